@@ -1,0 +1,1 @@
+"""Shipped protocol models, one protocol per module; ``svmcheck list`` shows them."""

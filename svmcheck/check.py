@@ -1,0 +1,150 @@
+"""``check``: explore a model once and decide every selected property, three-valued.
+
+Per property: ``holds``, ``violated`` (with a shortest counterexample), ``vacuous`` (a
+``sometimes`` never reached: the check fails) or ``unknown`` (a limit stopped the run before it
+could be decided; the reason says which).  The run's ``result`` is ``violated`` if any property
+is violated or vacuous, else ``incomplete`` if a limit was reached, else ``ok``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import trace as tr
+from .errors import UnknownPropertyError
+from .explore.bfs import Limits, explore
+from .explore.liveness import find_lasso
+
+
+@dataclass
+class PropertyResult:
+    name: str
+    kind: str
+    status: str                       # holds | violated | vacuous | unknown
+    reason: str | None = None
+    trace: tr.Trace | None = None
+    counterexample: str | None = None  # saved file
+    doc: str = ""
+
+    @property
+    def length(self) -> int | None:
+        return len(self.trace.steps) if self.trace is not None else None
+
+
+@dataclass
+class CheckResult:
+    model: str
+    config: dict
+    result: str
+    states: int
+    transitions: int
+    depth: int
+    seconds: float
+    properties: list = field(default_factory=list)
+    stop_reason: str | None = None
+    exploration: object = None
+
+    def to_json(self) -> dict:
+        return {"model": self.model, "config": self.config, "result": self.result,
+                "states": self.states, "transitions": self.transitions, "depth": self.depth,
+                "seconds": round(self.seconds, 3), "stop_reason": self.stop_reason,
+                "properties": [{"name": p.name, "kind": p.kind, "status": p.status,
+                                "reason": p.reason, "counterexample": p.counterexample,
+                                "length": p.length} for p in self.properties]}
+
+    @property
+    def exit_code(self) -> int:
+        return {"ok": 0, "violated": 1, "incomplete": 3}[self.result]
+
+
+def select(model, names) -> list:
+    """The model's properties named in ``names`` (all of them when empty)."""
+    props = model.properties
+    if not names:
+        return list(props)
+    by_name = {p.name: p for p in props}
+    out = []
+    for n in names:
+        if n not in by_name:
+            raise UnknownPropertyError(
+                f"unknown property '{n}' for model {model.name}; available: "
+                f"{', '.join(by_name)}")
+        out.append(by_name[n])
+    return out
+
+
+def check(model, *, properties=(), limits: Limits | None = None, keep_graph=False,
+          progress=None, save_dir: str | None = "counterexamples", model_path=None) -> CheckResult:
+    props = select(model, properties)
+    always = [p for p in props if p.kind == "always"]
+    some = [p for p in props if p.kind == "sometimes"]
+    steps = [p for p in props if p.kind == "sometimes_step"]
+    live = [p for p in props if p.is_liveness]
+    deadlock = [p for p in props if p.kind == "deadlock"]
+    ex = explore(model, always=always, sometimes=some, step_witnesses=steps,
+                 keep_edges=keep_graph or bool(live), check_deadlock=bool(deadlock),
+                 limits=limits, progress=progress)
+    unknown = f"unknown: {ex.stop_reason}" if not ex.complete else None
+    results = []
+    for p in props:
+        if p.kind == "always":
+            r = _safety(ex, p, unknown, model_path)
+        elif p.kind == "deadlock":
+            r = _deadlock(ex, p, unknown, model_path)
+        elif p.kind in ("sometimes", "sometimes_step"):
+            r = _reach(ex, p, unknown)
+        else:
+            r = _liveness(ex, p, unknown, model_path)
+        r.doc = p.summary
+        if r.trace is not None and save_dir is not None:
+            r.counterexample = r.trace.save(save_dir)
+        results.append(r)
+    if any(r.status in ("violated", "vacuous") for r in results):
+        result = "violated"
+    elif not ex.complete:
+        result = "incomplete"
+    else:
+        result = "ok"
+    return CheckResult(model.name, model.config.as_dict(), result, len(ex.states),
+                       ex.transitions, ex.depth, ex.seconds, results, ex.stop_reason, ex)
+
+
+def _safety(ex, p, unknown, model_path):
+    j = ex.violations.get(p.name)
+    if j is None:
+        return PropertyResult(p.name, p.kind, "unknown" if unknown else "holds", unknown)
+    t = tr.from_path(ex, j, p, model_path=model_path)
+    t.reason = p.explain(ex.model, ex.states[j]) or f"{p.name} is false in the final state"
+    return PropertyResult(p.name, p.kind, "violated", t.reason, t)
+
+
+def _deadlock(ex, p, unknown, model_path):
+    if not ex.deadlocks:
+        return PropertyResult(p.name, p.kind, "unknown" if unknown else "holds", unknown)
+    j = ex.deadlocks[0]
+    t = tr.from_path(ex, j, p, model_path=model_path)
+    t.reason = tr.deadlock_text(ex.model.busy(ex.states[j]),
+                                tr.wait_cycle(ex.model, ex.states[j][0]))
+    return PropertyResult(p.name, p.kind, "violated", t.reason, t)
+
+
+def _reach(ex, p, unknown):
+    if p.name in ex.witnesses:
+        return PropertyResult(p.name, p.kind, "holds")
+    if unknown:
+        return PropertyResult(p.name, p.kind, "unknown", unknown)
+    return PropertyResult(p.name, p.kind, "vacuous",
+                          "never reached in any explored state: every safety verdict may be "
+                          "vacuous")
+
+
+def _liveness(ex, p, unknown, model_path):
+    lasso = find_lasso(ex, p.obligations(ex.model))
+    if lasso is None:
+        return PropertyResult(p.name, p.kind, "unknown" if unknown else "holds", unknown)
+    t = tr.from_lasso(ex, lasso, p, model_path=model_path)
+    if lasso.cycle:
+        t.reason = (f"{lasso.obligation}: a fair cycle of {len(lasso.cycle)} steps repeats "
+                    f"forever without reaching the goal")
+    else:
+        t.reason = f"{lasso.obligation}: the run ends without reaching the goal"
+    return PropertyResult(p.name, p.kind, "violated", t.reason, t)

@@ -1,0 +1,207 @@
+"""The ``svmcheck`` command: list · check · replay · show.
+
+Exit codes (a contract other tools depend on): 0 every property holds and exploration is
+complete (replay: the violation reproduces); 1 a property is violated or vacuous (replay: the
+trace replays but no longer violates); 2 bad input, one line on stderr, no traceback;
+3 a limit was reached with no violation found.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import __version__
+from .errors import SvmCheckError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise SvmCheckError(f"{message}; see svmcheck {self.prog.split()[-1]} --help")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="svmcheck", description="Model checker for GPU SVM migration protocols.")
+    p.add_argument("--version", action="version", version=f"svmcheck {__version__}")
+    sub = p.add_subparsers(dest="cmd", parser_class=_Parser)
+
+    ls = sub.add_parser("list", help="shipped models, their parameters and properties")
+    ls.add_argument("model", nargs="?", help="show one model in detail")
+    ls.add_argument("--json", action="store_true")
+
+    c = sub.add_parser("check", help="explore a model and check its properties")
+    c.add_argument("model", help="a shipped model's name or a path to a .py file")
+    _add_model_args(c)
+    c.add_argument("--property", action="append", default=[], metavar="NAME",
+                   help="check only this property (repeatable)")
+    c.add_argument("--max-states", type=_positive_int, metavar="N")
+    c.add_argument("--max-depth", type=_positive_int, metavar="N")
+    c.add_argument("--time-limit", type=_positive_float, metavar="S")
+    c.add_argument("--graph", metavar="FILE", help="write the state graph (.graphml/.gexf/.dot)")
+    c.add_argument("--out", default="counterexamples", metavar="DIR",
+                   help="where counterexamples are written (default: counterexamples)")
+    c.add_argument("--json", action="store_true", help="print one JSON object")
+    c.add_argument("--quiet", action="store_true", help="no progress, no traces")
+    c.add_argument("--progress", choices=("text", "json"), default="text")
+
+    r = sub.add_parser("replay", help="re-run a saved counterexample and confirm it")
+    r.add_argument("file")
+    r.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("show", help="print a saved counterexample as a readable trace")
+    s.add_argument("file")
+    return p
+
+
+def _add_model_args(p):
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="set a configuration parameter (repeatable)")
+
+
+def _positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}' must be positive")
+    return v
+
+
+def _positive_float(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}' must be positive")
+    return v
+
+
+def _overrides(pairs) -> dict:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise SvmCheckError(f"--set '{pair}' is not NAME=VALUE; e.g. --set gpus=2")
+        k, v = pair.split("=", 1)
+        out[k.strip()] = v
+    return out
+
+
+def main(argv=None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.cmd is None:
+            build_parser().print_help()
+            return 2
+        return {"list": cmd_list, "check": cmd_check, "replay": cmd_replay,
+                "show": cmd_show}[args.cmd](args)
+    except SvmCheckError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print("error: the model recursed too deeply while running a step; check its effects "
+              "for unbounded recursion", file=sys.stderr)
+        return 2
+
+
+def cmd_list(args) -> int:
+    from .registry import resolve, shipped
+    models = {args.model: resolve(args.model)[0]} if args.model else shipped()
+    rows = []
+    for name, cls in models.items():
+        m = cls()
+        rows.append({"name": name, "description": cls.summary(),
+                     "parameters": [{"name": f.name, "default": m.config.as_dict()[f.name],
+                                     "help": f.metadata.get("help", "")}
+                                    for f in cls.Config.params()],
+                     "properties": [{"name": p.name, "kind": p.kind, "doc": p.summary}
+                                    for p in m.properties]})
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    for r in rows:
+        print(f"{r['name']:<22} {r['description']}")
+        if args.model or len(rows) == 1:
+            for p in r["parameters"]:
+                print(f"    --set {p['name']}={json.dumps(p['default'])}  {p['help']}")
+            for p in r["properties"]:
+                print(f"    {p['kind']:<15}{p['name']}  {p['doc']}")
+        else:
+            params = " ".join(f"{p['name']}={json.dumps(p['default'])}" for p in r["parameters"])
+            props = ", ".join(p["name"] for p in r["properties"])
+            print(f"{'':<22} params: {params or '(none)'}")
+            print(f"{'':<22} properties: {props}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from .check import check
+    from .explore.bfs import Limits
+    from .progress import Progress
+    from .registry import build
+    from .report.text import format_result
+    if args.graph:
+        from .explore.graph import FORMATS
+        if not args.graph.lower().endswith(FORMATS):
+            raise SvmCheckError(f"--graph '{args.graph}' has an unknown extension; use one of "
+                                f"{', '.join(FORMATS)}")
+    model, path = build(args.model, _overrides(args.set))
+    progress = None
+    if not (args.quiet or args.json):
+        progress = Progress(json_lines=args.progress == "json")
+    res = check(model, properties=args.property,
+                limits=Limits(args.max_states, args.max_depth, args.time_limit),
+                keep_graph=bool(args.graph), progress=progress, save_dir=args.out,
+                model_path=path)
+    if args.graph:
+        from .explore.graph import to_networkx, write
+        write(to_networkx(res.exploration), args.graph)
+    if args.json:
+        print(json.dumps(res.to_json(), indent=1))
+    else:
+        for line in format_result(res, model=model, show_traces=not args.quiet):
+            print(line)
+    return res.exit_code
+
+
+def _load_trace_model(path):
+    from .registry import build
+    from .trace import load
+    t = load(path)
+    model, _ = build(t.model_path or t.model, t.config)
+    return t, model
+
+
+def cmd_replay(args) -> int:
+    from .trace import confirm, replay
+    t, model = _load_trace_model(args.file)
+    rp = confirm(model, t, replay(model, t))
+    if args.json:
+        print(json.dumps({"file": args.file, "model": t.model, "property": t.property,
+                          "steps": len(t.steps), "reproduced": rp.reproduced,
+                          "reason": rp.message}, indent=1))
+    else:
+        word = "reproduced" if rp.reproduced else "NOT reproduced"
+        print(f"{word}: {t.model} {t.property} ({t.kind}) in {len(t.steps)} steps — {rp.message}")
+    return 0 if rp.reproduced else 1
+
+
+def cmd_show(args) -> int:
+    from .report.text import format_trace
+    from .trace import confirm, replay
+    t, model = _load_trace_model(args.file)
+    rp = confirm(model, t, replay(model, t))
+    print(f"counterexample: model={t.model} property={t.property} ({t.kind}) "
+          f"steps={len(t.steps)}")
+    for line in format_trace(model, t, rp):
+        print(line)
+    print(f"       {'violated' if rp.reproduced else 'no longer violated'}: {rp.message}")
+    return 0 if rp.reproduced else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

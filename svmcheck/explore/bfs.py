@@ -1,0 +1,228 @@
+"""Breadth-first exploration of a model's reachable states.
+
+Visited set: a dict from the state itself to its index (exact: no hash-compaction false
+positives, so "holds" never hides a collision); the states list shares those objects, so no
+state is held twice.  Per state the explorer keeps three machine ints — parent index, incoming
+action id, incoming outcome id — from which a shortest trace is rebuilt by re-running the
+actions (stateright's Path::from_actions).  Edges are kept, as compact arrays, only when a
+liveness property or a graph needs them.
+
+The order is deterministic: initial states in ``init()`` order, successors in the model's
+declaration order, BFS level by level.  A run stopped by a limit is *incomplete*, never ok.
+"""
+from __future__ import annotations
+
+import time
+from array import array
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Limits:
+    max_states: int | None = None
+    max_depth: int | None = None
+    time_limit: float | None = None
+
+
+@dataclass
+class Exploration:
+    """Everything one BFS run learnt; engines and reports read it, nothing prints here."""
+    model: object
+    states: list
+    parent: array
+    action: array
+    outcome: array
+    outcomes: list                      # outcome id -> text (id 0 = no outcome)
+    inits: list                         # indices of initial states
+    level_starts: list                  # index of the first state of each BFS level
+    expanded: int = 0                   # states [0, expanded) had their successors generated
+    transitions: int = 0
+    terminal: list = field(default_factory=list)
+    edges: tuple | None = None          # (src, dst, action, outcome) arrays when kept
+    complete: bool = True
+    stop_reason: str | None = None      # which limit ended the run
+    seconds: float = 0.0
+    violations: dict = field(default_factory=dict)   # property name -> state index
+    witnesses: dict = field(default_factory=dict)    # sometimes name -> state index / edge
+    deadlocks: list = field(default_factory=list)    # terminal indices with work pending
+
+    @property
+    def depth(self) -> int:
+        return max(0, len(self.level_starts) - 1)
+
+    def depth_of(self, i: int) -> int:
+        d = 0
+        while self.parent[i] >= 0:
+            i = self.parent[i]
+            d += 1
+        return d
+
+    def path_to(self, i: int) -> list[int]:
+        """State indices from an initial state to ``i`` (a shortest path)."""
+        out = []
+        while i >= 0:
+            out.append(i)
+            i = self.parent[i]
+        return out[::-1]
+
+    def successors_of(self, i: int):
+        """(action id, outcome id, dst) from the kept edges (requires ``edges``)."""
+        src, dst, act, out = self.edges
+        return [(act[k], out[k], dst[k]) for k in self.edge_index()[i]]
+
+    def edge_index(self):
+        idx = getattr(self, "_edge_index", None)
+        if idx is None:
+            src = self.edges[0]
+            idx = [[] for _ in range(len(self.states))]
+            for k, s in enumerate(src):
+                idx[s].append(k)
+            self._edge_index = idx
+        return idx
+
+
+def explore(model, *, always=(), sometimes=(), step_witnesses=(), keep_edges=False,
+            check_deadlock=True, limits: Limits | None = None, progress=None) -> Exploration:
+    """Explore ``model`` breadth-first, checking state properties as states are found.
+
+    ``always``/``sometimes``: Property objects evaluated on each new state (a violated
+    ``always`` stops being evaluated; its first — hence shallowest — violation is kept).
+    ``step_witnesses``: sometimes_step properties matched against each transition.
+    ``progress(stats, final=False)`` is called about once a second and once at the end.
+    """
+    limits = limits or Limits()
+    t0 = time.perf_counter()
+    index: dict = {}
+    states: list = []
+    parent, action, outc = array("i"), array("i"), array("i")
+    outcomes: list = [None]
+    outcome_id: dict = {None: 0}
+    ex = Exploration(model, states, parent, action, outc, outcomes, [], [0])
+    if keep_edges:
+        ex.edges = (array("i"), array("i"), array("i"), array("i"))
+        e_src, e_dst, e_act, e_out = ex.edges
+    live_always = [p for p in always]
+    live_some = [p for p in sometimes]
+    live_steps = list(step_witnesses)
+
+    def check_new(j, st):
+        nonlocal live_always, live_some
+        if live_always:
+            bad = [p for p in live_always if not p.test(model, st)]
+            if bad:
+                for p in bad:
+                    ex.violations[p.name] = j
+                live_always = [p for p in live_always if p not in bad]
+        if live_some:
+            hit = [p for p in live_some if p.test(model, st)]
+            if hit:
+                for p in hit:
+                    ex.witnesses[p.name] = j
+                live_some = [p for p in live_some if p not in hit]
+
+    for st in model.initial_states():
+        if st in index:
+            continue
+        j = len(states)
+        index[st] = j
+        states.append(st)
+        parent.append(-1)
+        action.append(-1)
+        outc.append(0)
+        ex.inits.append(j)
+        check_new(j, st)
+
+    frontier = list(range(len(states)))
+    depth = 0
+    next_report = t0 + 1.0
+    successors = model.successors
+    busy = model.busy
+    while frontier:
+        if limits.max_depth is not None and depth >= limits.max_depth:
+            if any(_has_successor(model, states[i]) for i in frontier):
+                ex.complete, ex.stop_reason = False, f"max-depth {limits.max_depth} reached"
+            break
+        nxt_frontier = []
+        for i in frontier:
+            st = states[i]
+            n = 0
+            for a, out, nst in successors(st):
+                n += 1
+                o = outcome_id.get(out)
+                if o is None:
+                    o = outcome_id[out] = len(outcomes)
+                    outcomes.append(out)
+                j = index.get(nst)
+                if j is None:
+                    j = len(states)
+                    try:
+                        index[nst] = j
+                    except TypeError as e:
+                        from ..errors import StateError
+                        raise StateError(
+                            f"step {a.actor} {a.format()} of model {model.name} produced an "
+                            f"unhashable state ({e}); use tuples and NamedTuples, not lists, "
+                            f"dicts or sets") from None
+                    states.append(nst)
+                    parent.append(i)
+                    action.append(a.id)
+                    outc.append(o)
+                    nxt_frontier.append(j)
+                    check_new(j, nst)
+                if keep_edges:
+                    e_src.append(i)
+                    e_dst.append(j)
+                    e_act.append(a.id)
+                    e_out.append(o)
+                if live_steps:
+                    for p in [p for p in live_steps if _step_matches(p, a, out)]:
+                        ex.witnesses[p.name] = (i, a.id, o)
+                        live_steps.remove(p)
+            ex.transitions += n
+            ex.expanded = i + 1
+            if n == 0:
+                ex.terminal.append(i)
+                if check_deadlock and busy(st):
+                    ex.deadlocks.append(i)
+            if limits.max_states is not None and len(states) >= limits.max_states:
+                ex.complete, ex.stop_reason = False, f"max-states {limits.max_states} reached"
+                break
+            now = time.perf_counter()
+            if now >= next_report:
+                if limits.time_limit is not None and now - t0 >= limits.time_limit:
+                    ex.complete, ex.stop_reason = False, f"time-limit {limits.time_limit}s reached"
+                    break
+                if progress is not None:
+                    progress(_stats(ex, depth, len(nxt_frontier) + len(frontier), now - t0), final=False)
+                next_report = now + 1.0
+        if not ex.complete:
+            break
+        frontier = nxt_frontier
+        if frontier:
+            depth += 1
+            ex.level_starts.append(frontier[0])
+    ex.seconds = time.perf_counter() - t0
+    if progress is not None:
+        progress(_stats(ex, depth, 0, ex.seconds), final=True)
+    return ex
+
+
+def _has_successor(model, st) -> bool:
+    for _ in model.successors(st):
+        return True
+    return False
+
+
+def _step_matches(p, a, out) -> bool:
+    if p.step is not None and a.name != p.step:
+        return False
+    if p.outcome is not None and (out is None or p.outcome not in out):
+        return False
+    return True
+
+
+def _stats(ex, depth, frontier, seconds) -> dict:
+    return {"states": len(ex.states), "transitions": ex.transitions, "depth": depth,
+            "frontier": frontier, "seconds": seconds,
+            "states_per_s": len(ex.states) / seconds if seconds > 0 else 0.0}
+

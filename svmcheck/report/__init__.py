@@ -1,0 +1,1 @@
+"""Rendering results: text for people, JSON for machines.  Engines never print."""
