@@ -17,7 +17,7 @@ from .errors import SvmCheckError
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
-        raise SvmCheckError(f"{message}; see svmcheck {self.prog.split()[-1]} --help")
+        raise SvmCheckError(f"{message}; see {self.prog} --help")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,8 +92,8 @@ def main(argv=None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.cmd is None:
-            build_parser().print_help()
-            return 2
+            raise SvmCheckError("no command given; use one of: list, check, replay, show "
+                                "(see svmcheck --help)")
         return {"list": cmd_list, "check": cmd_check, "replay": cmd_replay,
                 "show": cmd_show}[args.cmd](args)
     except SvmCheckError as e:
@@ -172,7 +172,8 @@ def _load_trace_model(path):
     from .registry import build
     from .trace import load
     t = load(path)
-    model, _ = build(t.model_path or t.model, t.config)
+    # a file may define several models: name the one the trace is for (path.py:NAME)
+    model, _ = build(f"{t.model_path}:{t.model}" if t.model_path else t.model, t.config)
     return t, model
 
 

@@ -429,7 +429,14 @@ class Model:
     # ---- the transition relation ---------------------------------------------------------
     def initial_states(self) -> list:
         """The initial system states: (world, procs) pairs."""
-        worlds = self.init()
+        try:
+            worlds = self.init()
+        except SvmCheckError:
+            raise
+        except Exception as e:
+            raise ModelDefinitionError(
+                f"init() of model {self.name} raised {type(e).__name__}: {e}; fix the "
+                f"model's initial state") from e
         if _is_single_world(worlds):
             worlds = [worlds]
         procs = tuple(p.idle for p in self.procs)

@@ -69,9 +69,17 @@ class Property:
     # -- evaluation on system states (world, procs) --------------------------------------
     def test(self, model, state, second=False) -> bool:
         fn, arity = (self.fn2, self.arity2) if second else (self.fn, self.arity)
-        if arity == 2:
-            return bool(fn(model, state[0]))
-        return bool(fn(model, state[0], model.proc_view(state[1])))
+        try:
+            if arity == 2:
+                return bool(fn(model, state[0]))
+            return bool(fn(model, state[0], model.proc_view(state[1])))
+        except Exception as e:
+            from .errors import ModelDefinitionError, SvmCheckError
+            if isinstance(e, SvmCheckError):
+                raise
+            raise ModelDefinitionError(
+                f"property {self.name} of model {model.name} raised {type(e).__name__}: {e} "
+                f"in state {model.describe(state[0])}; fix the predicate") from e
 
     def obligations(self, model):
         """For liveness: a list of (label, p(state)->bool, q(state)->bool)."""

@@ -152,17 +152,17 @@ def explore(model, *, always=(), sometimes=(), step_witnesses=(), keep_edges=Fal
                 if o is None:
                     o = outcome_id[out] = len(outcomes)
                     outcomes.append(out)
-                j = index.get(nst)
+                try:
+                    j = index.get(nst)     # hashing happens here, before any insert
+                except TypeError as e:
+                    from ..errors import StateError
+                    raise StateError(
+                        f"step {a.actor} {a.format()} of model {model.name} produced an "
+                        f"unhashable state ({e}); use tuples and NamedTuples, not lists, "
+                        f"dicts or sets") from None
                 if j is None:
                     j = len(states)
-                    try:
-                        index[nst] = j
-                    except TypeError as e:
-                        from ..errors import StateError
-                        raise StateError(
-                            f"step {a.actor} {a.format()} of model {model.name} produced an "
-                            f"unhashable state ({e}); use tuples and NamedTuples, not lists, "
-                            f"dicts or sets") from None
+                    index[nst] = j
                     states.append(nst)
                     parent.append(i)
                     action.append(a.id)
@@ -188,10 +188,10 @@ def explore(model, *, always=(), sometimes=(), step_witnesses=(), keep_edges=Fal
                 ex.complete, ex.stop_reason = False, f"max-states {limits.max_states} reached"
                 break
             now = time.perf_counter()
+            if limits.time_limit is not None and now - t0 >= limits.time_limit:
+                ex.complete, ex.stop_reason = False, f"time-limit {limits.time_limit}s reached"
+                break
             if now >= next_report:
-                if limits.time_limit is not None and now - t0 >= limits.time_limit:
-                    ex.complete, ex.stop_reason = False, f"time-limit {limits.time_limit}s reached"
-                    break
                 if progress is not None:
                     progress(_stats(ex, depth, len(nxt_frontier) + len(frontier), now - t0), final=False)
                 next_report = now + 1.0
