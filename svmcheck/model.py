@@ -287,12 +287,12 @@ class Model:
         for klass in reversed(cls.__mro__):
             for attr, value in vars(klass).items():
                 if isinstance(value, Property):
+                    value.resolve_name()
                     found[value.name] = value
                 elif isinstance(value, (list, tuple)) and attr == "properties":
                     for p in value:
+                        p.resolve_name()
                         found[p.name] = p
-        for p in found.values():
-            p.resolve_name()
         props = [p for p in found.values() if p.name not in cls.skip_properties]
         if cls.check_deadlock:
             props.append(deadlock_property)

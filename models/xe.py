@@ -1,0 +1,390 @@
+"""xe: the drm_gpusvm / drm_pagemap / Xe GPU fault flow, with multiple GPUs (seeds 000, 001, 004).
+
+The fault handler is ``__xe_svm_handle_pagefault`` (drivers/gpu/drm/xe/xe_svm.c) written as one
+flow whose labels are the kernel's interleaving points (protocol.md §2.1–§2.8):
+
+    gpu_access -> find_or_insert (GC first) -> [placement scan] -> populate_mm: migrate_vma_setup
+    -> migrate_vma_pages (copy, finalize) -> [evict and retry once] -> get_pages: hmm_range_fault
+    -> get_pages: map under notifier_lock -> bind: stage (prepare) -> bind: pre-commit -> replay
+
+The sound model carries the four-step flow proposed in seed 004 (in-VRAM check, a
+non-faulting hmm_range_fault pass to learn placement, populate_mm, evict and retry once on
+-EBUSY), the atomic-placement check Matt asks for (a foreign page reached over a link without
+atomics is moved, not mapped, for an atomic fault), and the per-pfn HMM_PFN_WRITE check that
+closes the fork/COW hole of issue 9.  Each broken variant below is a one-switch diff:
+
+* ``xe-efault-in-place``  takes -EFAULT (cpages == 0, "all in device memory") as "already where
+  it belongs" and skips the placement checks (seed 004) — atomics over PCIe P2P.
+* ``xe-no-recheck``       binds without re-checking validity under the notifier lock — a stale
+  GPU mapping after a racing migration or munmap (protocol.md §4.1).
+* ``xe-retry-unbounded``  evict-and-retry with no bound — two GPUs atomic-faulting one page
+  ping-pong forever (a lasso for fault progress).
+* ``xe-window-unclipped`` the range window is not clipped to the CPU VMA (seed 000).
+* ``xe-upstream``         today's code on the fork/COW points: no HMM_PFN_WRITE check (issue 9).
+"""
+from __future__ import annotations
+
+import itertools
+
+from properties.atomics import atomic_safety
+from properties.data import coherence, cow_isolation, no_lost_data
+from properties.memory import memory_safety, vma_respect
+from svmcheck import Flow, completes, param, sometimes, sometimes_step
+from svmcheck.svm import gpusvm
+from svmcheck.svm.base import SvmModel
+from svmcheck.svm.config import SvmConfig
+from svmcheck.svm.hmm import hmm_range_fault, must_wait
+from svmcheck.svm.migrate import (abort_to_devmem, finalize_to_devmem, owners_of,
+                                  setup_to_devmem)
+from svmcheck.svm.mm import owner, vma_writable
+from svmcheck.svm.pagemap import alloc_devmem
+from svmcheck.svm.state import NO, Access, Cpte, Perm, World, tadd
+from svmcheck.svm.topology import Link, link
+
+MIGRATE_TRIES_DEVMEM_ONLY = 3     # xe: migrate_try_count = devmem_only ? 3 : 1
+
+
+def _skips(c):
+    """Pages migrate_vma_setup may fail to collect (only with contention)."""
+    if not c.contention:
+        return (frozenset(),)
+    pages = range(c.pages)
+    return tuple(frozenset(s) for n in range(c.pages + 1) for s in itertools.combinations(pages, n))
+
+
+class Xe(SvmModel):
+    """drm_gpusvm/drm_pagemap/Xe GPU fault flow, N GPUs, migrate-on-fault (sound)."""
+    name = "xe"
+
+    # the switches the broken variants flip
+    clip_window = True          # drm_gpusvm_range_chunk_size bounds the window by the VMA
+    placement_checks = True     # seed 004 step 2 and the atomic-placement check after get_pages
+    efault_means_in_place = False
+    evict_retry_bound = 1       # None: unbounded
+    recheck_on_commit = True    # xe_pt_svm_pre_commit re-checks pages_valid
+    pfn_write_check = True      # bind write access only for pages with HMM_PFN_WRITE
+
+    gpu = Flow("gpu{g}", over=dict(g=lambda c: range(c.gpus)),
+               locals=dict(page=0, kind=0, devmem_only=False, tries=0, evicts=0, rs=0, re=0,
+                           got=(), pfns=(), err=""))
+
+    coherence, no_lost_data, atomic_safety = coherence, no_lost_data, atomic_safety
+    memory_safety, vma_respect, cow_isolation = memory_safety, vma_respect, cow_isolation
+    fault_progress = completes(gpu, name="fault_progress",
+                               doc="Every GPU fault completes (resolved, or failed with a clean "
+                                   "error) under weak fairness; a livelock is a lasso.")
+
+    # ---- helpers ------------------------------------------------------------------------
+    def _range(self, s: World, me):
+        return gpusvm.range_at(s, me.g, me.page)
+
+    def _pages(self, me):
+        return range(me.rs, me.re)
+
+    def _fail(self, s: World, me, err: str):
+        """The fault is reported failed; the GPU access is dropped (context banned)."""
+        return me.done(s._replace(budget=tadd(s.budget, me.g, -1)), outcome=err)
+
+    def _retry(self, s: World, me, err: str):
+        """xe: "if tries remain or !devmem_only goto retry", else the fault fails."""
+        if me.tries > 0 or not me.devmem_only:
+            return me.goto("drm_gpusvm_range_find_or_insert", s, outcome=f"{err} retry")
+        return self._fail(s, me, err)
+
+    def _devmem_ok(self, s: World, me, pages=None) -> bool:
+        """Every page of the range is in VRAM this GPU can run the fault's accesses on."""
+        for p in pages if pages is not None else self._pages(me):
+            kind, f = s.pte[p]
+            if kind not in (Cpte.DEV_RO, Cpte.DEV_RW):
+                return False
+            if me.devmem_only and link(self.config, me.g, owner(self.config, f)) != Link.ATOMIC:
+                return False
+        return True
+
+    # ---- the flow -------------------------------------------------------------------------
+    @gpu.label(start=True, args=dict(page=lambda c: c.touched, kind=lambda c: c.kinds))
+    def gpu_access(self, s: World, me, page, kind):
+        """A GPU access through its page tables; a missing or insufficient PTE raises a GPU
+        page fault delivered to xe_svm_handle_pagefault() (drivers/gpu/drm/xe/xe_svm.c) with
+        the atomic bit; need_vram = atomic and no system atomics (xe_vma_need_vram_for_atomic)."""
+        if s.budget[me.g] <= 0:
+            return None
+        if self.gpu_mapped_for(s, me.g, page, kind):
+            return me.done(self.gpu_perform(s, me.g, page, kind), outcome="hit")
+        devmem_only = kind == Access.ATOMIC and not self.config.sys_atomics
+        return me.next(s, outcome="GPU fault", page=page, kind=kind, devmem_only=devmem_only,
+                       tries=MIGRATE_TRIES_DEVMEM_ONLY if devmem_only else 1, evicts=0)
+
+    @gpu.label
+    def drm_gpusvm_range_find_or_insert(self, s: World, me):
+        """retry: xe_svm_garbage_collector() first, then drm_gpusvm_range_find_or_insert()
+        (drivers/gpu/drm/drm_gpusvm.c) — -ENOENT without a VMA, -EPERM for a write to a
+        read-only VMA, -EACCES for devmem_only on a non-migratable VMA — then
+        xe_svm_range_is_valid(): a range already bound for this access is a spurious fault."""
+        c = self.config
+        w = gpusvm.garbage_collector(c, s, me.g)
+        w, r, err = gpusvm.find_or_insert(c, w, me.g, me.page, write=me.kind >= Access.WRITE,
+                                          clip=self.clip_window)
+        if err:
+            return self._fail(w, me, err)
+        if me.devmem_only and not r.migrate_devmem:
+            return self._fail(w, me, "-EACCES")
+        if (r.valid and (r.devmem or not me.devmem_only)
+                and all(self.gpu_mapped_for(w, me.g, p, me.kind) for p in range(r.start, r.end))):
+            return me.goto("gpu_replay", w, outcome="valid fault", rs=r.start, re=r.end)
+        in_vram = r.devmem and self._devmem_ok(w, me, range(r.start, r.end))
+        if r.migrate_devmem and me.tries > 0 and not in_vram:
+            return me.next(w, rs=r.start, re=r.end, evicts=0)
+        return me.goto("drm_gpusvm_get_pages", w, rs=r.start, re=r.end)
+
+    @gpu.label
+    def hmm_range_fault_scan(self, s: World, me):
+        """Seed 004 step 2: a non-faulting hmm_range_fault() pass learns where the pages are
+        before migrate_vma_setup sends an invalidation.  Data in compatible memory (ours, or a
+        peer's over a link that serves this fault) needs no migration; data in a foreign
+        device's VRAM that cannot serve it is evicted (drm_gpusvm_range_evict) first."""
+        if not self.placement_checks:
+            return me.next(s)
+        c = self.config
+        owners = owners_of(c, s, self._pages(me))
+        foreign = {o for o in owners if o >= 0 and o != me.g}
+        if owners == {me.g}:
+            return me.goto("drm_gpusvm_get_pages", s, outcome="in place")
+        if foreign:
+            ok = all(link(c, me.g, o) == (Link.ATOMIC if me.devmem_only else link(c, me.g, o))
+                     and link(c, me.g, o) != Link.NONE for o in foreign)
+            if ok and -1 not in owners and len(foreign) == 1:
+                return me.goto("drm_gpusvm_get_pages", s, outcome="compatible placement")
+            w, err = gpusvm.range_evict(c, s, me.g, self._range(s, me))
+            return me.next(w, outcome=f"evict foreign{' ' + err if err else ''}")
+        return me.next(s)
+
+    @gpu.label(args=dict(skip=_skips))
+    def drm_pagemap_populate_mm(self, s: World, me, skip):
+        """drm_pagemap_populate_mm() -> drm_pagemap_migrate_to_devmem() (drivers/gpu/drm/
+        drm_pagemap.c), first half: mmap_read_lock, migrate_vma_setup(SELECT_SYSTEM).  All
+        pages ours: 0, nothing to do.  Nothing collected and every page in device memory:
+        -EFAULT (seed 004: "the pages are entirely present somewhere in device memory").
+        cpages < npages: abort and -EBUSY (all or nothing)."""
+        c = self.config
+        pages = tuple(self._pages(me))
+        if all(s.pte[p][0] in (Cpte.DEV_RO, Cpte.DEV_RW) and owner(c, s.pte[p][1]) == me.g
+               for p in pages):
+            return me.goto("drm_gpusvm_get_pages", s, outcome="0 (already in VRAM)")
+        w, got, on_device = setup_to_devmem(c, s, pages, skip)
+        me_tries = max(0, me.tries - 1)
+        if not got and on_device == len(pages):
+            return me.goto("xe_svm_alloc_vram_retry", w, outcome="-EFAULT", err="-EFAULT",
+                           tries=me_tries)
+        if len(got) < len(pages):
+            w = abort_to_devmem(c, w, got)
+            return me.goto("xe_svm_alloc_vram_retry", w,
+                           outcome=f"-EBUSY cpages={len(got)}/{len(pages)}", err="-EBUSY",
+                           tries=me_tries)
+        w = w._replace(mmap_readers=w.mmap_readers + 1)
+        return me.next(w, outcome=f"cpages={len(got)}/{len(pages)}", got=got, tries=me_tries)
+
+    @gpu.label
+    def migrate_vma_pages(self, s: World, me):
+        """Second half: allocate the VRAM BO (xe_bo_create_locked may evict others; -ENOMEM),
+        copy (xe_svm_copy), migrate_vma_pages(), migrate_vma_finalize(), mmap_read_unlock.
+        Fewer pages moved than collected (a CPU fault filled a hole): -EBUSY "Raced while
+        finalizing migration" — a partial migration that leaves a mixed range."""
+        c = self.config
+        w = s._replace(mmap_readers=s.mmap_readers - 1)
+        w, alloc, frames = alloc_devmem(c, w, me.g, len(me.got))
+        if alloc == NO:
+            w = abort_to_devmem(c, w, me.got)
+            return me.next(w, outcome="-ENOMEM", err="-ENOMEM", got=())
+        w, moved = finalize_to_devmem(c, w, me.got, frames, alloc)
+        if len(moved) < len(me.got):
+            return me.next(w, outcome=f"-EBUSY partial {len(moved)}/{len(me.got)}",
+                           err="-EBUSY", got=())
+        return me.goto("drm_gpusvm_get_pages", w, outcome="0 migrated", got=())
+
+    @gpu.label
+    def xe_svm_alloc_vram_retry(self, s: World, me):
+        """xe_svm_alloc_vram() error handling (seed 004 patch): on -EBUSY (or -EFAULT) evict
+        the range (drm_gpusvm_range_evict) and retry once; then xe's fault handler: with
+        tries left (or !devmem_only) retry, else fail; !devmem_only falls back to system
+        pages (get_pages without migration)."""
+        c = self.config
+        if me.err == "-EFAULT" and self.efault_means_in_place:
+            return me.goto("drm_gpusvm_get_pages", s, outcome="-EFAULT taken as in place")
+        bound = self.evict_retry_bound
+        if me.err in ("-EBUSY", "-EFAULT") and (bound is None or me.evicts < bound):
+            w, err = gpusvm.range_evict(c, s, me.g, self._range(s, me))
+            if bound is None:
+                return me.goto("drm_gpusvm_populate_retry", w, outcome="evict, retry")
+            return me.goto("drm_pagemap_populate_mm", w, outcome="evict, retry",
+                           evicts=me.evicts + 1)
+        if me.devmem_only:
+            return self._retry(s, me, me.err)
+        return me.goto("drm_gpusvm_get_pages", s, outcome=f"{me.err}: fall back to system")
+
+    @gpu.label
+    def drm_gpusvm_populate_retry(self, s: World, me):
+        """(xe-retry-unbounded only) back to populate_mm without spending a try."""
+        return me.goto("drm_pagemap_populate_mm", s, tries=max(1, me.tries))
+
+    @gpu.label
+    def drm_gpusvm_get_pages(self, s: World, me):
+        """drm_gpusvm_get_pages() (drivers/gpu/drm/drm_gpusvm.c): mmu_interval_read_begin,
+        then hmm_range_fault(REQ_FAULT | REQ_WRITE for a write) outside the notifier lock.
+        -EBUSY (the seq moved, possibly by our own fault) loops to read_begin; a migration
+        entry waits; -EFAULT / -EPERM make the fault handler retry."""
+        c = self.config
+        if must_wait(s, self._pages(me)):
+            return None
+        w = s._replace(stale=s.stale[:me.g] + (False,) + s.stale[me.g + 1:])
+        res = hmm_range_fault(c, w, me.g, tuple(self._pages(me)), fault=True,
+                              write=me.kind >= Access.WRITE)
+        if res.err == "-EBUSY":
+            return me.stay(res.world, outcome="hmm_range_fault -EBUSY")
+        if res.err:
+            return self._retry(res.world, me, res.err)
+        return me.next(res.world, outcome="pfns valid", pfns=res.pfns)
+
+    @gpu.label
+    def drm_gpusvm_get_pages_map(self, s: World, me):
+        """The notifier-locked half of drm_gpusvm_get_pages(): unmapped -EFAULT, read_retry
+        -> loop, -EOPNOTSUPP on mixed placement (the handler evicts and retries), -EFAULT for
+        devmem_only with a system page; then DMA-map and publish has_dma_mapping.  The sound
+        model also refuses (as -EFAULT, retried with migration) an atomic fault on pages in a
+        peer's VRAM without an atomic link, and a write fault on a page hmm_range_fault
+        returned without HMM_PFN_WRITE (which it evicts so the write fault breaks COW)."""
+        c = self.config
+        r = self._range(s, me)
+        if r is None:
+            return self._retry(s, me, "-EFAULT")
+        w, r, err = gpusvm.collect_pages(c, s, me.g, r, me.pfns, devmem_only=me.devmem_only)
+        if err == "-EAGAIN":
+            return me.goto("drm_gpusvm_get_pages", w, outcome="read_retry: -EAGAIN")
+        if err == "-EOPNOTSUPP":
+            w, _ = gpusvm.range_evict(c, w, me.g, r)
+            return self._retry(w, me, err)
+        if err:
+            return self._retry(w, me, err)
+        if self.placement_checks and me.devmem_only and not self._devmem_ok(w, me):
+            return self._retry(w, me, "-EFAULT (no atomic path)")
+        if (self.pfn_write_check and me.kind >= Access.WRITE
+                and not all(wr for _, wr in me.pfns)):
+            w, _ = gpusvm.range_evict(c, w, me.g, r)
+            return self._retry(w, me, "-EFAULT (no HMM_PFN_WRITE)")
+        return me.next(w, outcome="0")
+
+    @gpu.label
+    def xe_pt_stage_bind(self, s: World, me):
+        """xe_pt_stage_bind() (drivers/gpu/drm/xe/xe_pt.c): under notifier_lock (read) check
+        xe_svm_range_pages_valid (else -EAGAIN, retry the fault), build the PTEs from the
+        dma_addr array, drop the lock — the addresses may go stale before commit."""
+        r = self._range(s, me)
+        if r is None or not gpusvm.pages_valid(s, me.g, r):
+            return me.goto("drm_gpusvm_range_find_or_insert", s, outcome="-EAGAIN")
+        return me.next(s)
+
+    @gpu.label
+    def xe_pt_svm_pre_commit(self, s: World, me):
+        """xe_pt_svm_userptr_pre_commit() then xe_pt_update_ops_run() (drivers/gpu/drm/xe/
+        xe_pt.c): retake notifier_lock, re-check every MAP_RANGE's pages_valid (-EAGAIN:
+        retry the whole fault) and write the PTEs while holding it.  The PTE's write access
+        comes from the GPU VMA; atomics only for an atomic fault."""
+        c = self.config
+        r = self._range(s, me)
+        if self.recheck_on_commit and (r is None or not gpusvm.pages_valid(s, me.g, r)):
+            return me.goto("drm_gpusvm_range_find_or_insert", s, outcome="-EAGAIN")
+        if r is None or not r.pfns:
+            return me.goto("drm_gpusvm_range_find_or_insert", s, outcome="-EAGAIN")
+        perm = Perm.ATOMIC if me.kind == Access.ATOMIC else (
+            Perm.WRITE if vma_writable(c, s, me.page) else Perm.READ)
+        w = gpusvm.bind(c, s, me.g, r, perm, pfn_write=self.pfn_write_check)
+        return me.next(w, outcome="bound")
+
+    @gpu.label
+    def gpu_replay(self, s: World, me):
+        """The fault is acknowledged and the GPU replays the access; if the PTE was zapped in
+        the meantime it faults again."""
+        if self.gpu_mapped_for(s, me.g, me.page, me.kind):
+            return me.done(self.gpu_perform(s, me.g, me.page, me.kind), outcome="0")
+        return me.goto("drm_gpusvm_range_find_or_insert", s, outcome="refault")
+
+    # ---- non-vacuity ------------------------------------------------------------------------
+    @sometimes
+    def data_reaches_vram(self, s: World):
+        """Some page's data reaches a GPU's VRAM."""
+        return any(k in (Cpte.DEV_RO, Cpte.DEV_RW) for k, _ in s.pte)
+
+    @sometimes
+    def gpu_access_completes(self, s: World):
+        """Some GPU access completes through a GPU mapping."""
+        return any(b < self.config.gpu_accesses for b in s.budget[:self.config.gpus])
+
+    evict_and_retry = sometimes_step("evict_and_retry", step="xe_svm_alloc_vram_retry",
+                                     outcome="evict, retry")
+    ebusy_happens = sometimes_step("ebusy_happens", outcome="-EBUSY")
+
+
+# --- the bounded ping-pong needs both GPUs atomic-faulting one page ---------------------------
+class PingPongConfig(SvmConfig):
+    pages: int = param(1, "virtual pages", min=1, max=6)
+    vma_layout: str = param("a", "per page VMA letters (see xe)")
+    chunk_pages: int = param(1, "largest range chunk in pages", min=1, max=8)
+    gpu_kinds: str = param("a", "access kinds GPUs issue")
+    cpu_writes: int = param(0, "CPU writes in total", min=0, max=4)
+    cpu_reads: bool = param(False, "the CPU reads")
+
+
+class XeEfaultInPlace(Xe):
+    """xe with -EFAULT / cpages == 0 taken as "already where it belongs" (seed 004)."""
+    name = "xe-efault-in-place"
+    efault_means_in_place = True
+    placement_checks = False
+
+
+class XeNoRecheck(Xe):
+    """xe binding without re-checking range validity under the notifier lock."""
+    name = "xe-no-recheck"
+    recheck_on_commit = False
+
+
+class XeRetryUnbounded(Xe):
+    """xe with evict-and-retry unbounded: two GPUs atomic-faulting one page ping-pong."""
+    name = "xe-retry-unbounded"
+    Config = PingPongConfig
+    evict_retry_bound = None
+
+
+class UnclippedConfig(SvmConfig):
+    vma_layout: str = param("a-", "per page VMA letters: page 1 has no VMA")
+    gpu_pages: str = param("0", "pages GPUs touch")
+
+
+class XeWindowUnclipped(Xe):
+    """xe with the range window not clipped to the CPU VMA (seed 000)."""
+    name = "xe-window-unclipped"
+    Config = UnclippedConfig
+    clip_window = False
+
+
+class ForkConfig(SvmConfig):
+    gpus: int = param(1, "GPUs mirroring the process", min=1, max=3)
+    pages: int = param(1, "virtual pages", min=1, max=6)
+    vma_layout: str = param("a", "per page VMA letters (see xe)")
+    chunk_pages: int = param(1, "largest range chunk in pages", min=1, max=8)
+    gpu_accesses: int = param(2, "accesses each GPU issues", min=0, max=4)
+    gpu_kinds: str = param("w", "access kinds GPUs issue")
+    cpu_writes: int = param(0, "CPU writes in total", min=0, max=4)
+    forks: int = param(1, "fork() calls", min=0, max=1)
+
+
+class XeUpstream(Xe):
+    """xe as today's code reads on the fork/COW points: no per-pfn HMM_PFN_WRITE check (issue 9)."""
+    name = "xe-upstream"
+    Config = ForkConfig
+    pfn_write_check = False
+
+
+class XeFork(Xe):
+    """xe (with the HMM_PFN_WRITE fix) in the fork configuration of xe-upstream."""
+    name = "xe-fork"
+    Config = ForkConfig

@@ -1,0 +1,100 @@
+"""Sizes, layout and switches of the page-level SVM world (shared by every protocol model)."""
+from __future__ import annotations
+
+from ..config import Config, param
+from ..errors import ConfigError
+
+
+class SvmConfig(Config):
+    gpus: int = param(2, "GPUs mirroring the process", min=1, max=3)
+    pages: int = param(2, "virtual pages in the modelled address window", min=1, max=6)
+    vma_layout: str = param("aa", "per page: a=anonymous rw, r=anonymous read-only, "
+                                  "f=file-backed, -=no VMA; '|' splits adjacent VMAs")
+    chunk_pages: int = param(2, "largest range chunk in pages (Xe: 2M; then 4K = 1 page)",
+                             min=1, max=8)
+    vram_pages: int = param(2, "device-private pages of VRAM per GPU", min=1, max=6)
+    default_link: int = param(1, "link between GPU pairs: 0 none, 1 PCIe P2P (no atomics), "
+                                 "2 atomic-capable", choices=(0, 1, 2))
+    links: tuple = param((), "per-pair links as rows 'g,h,...' of the upper triangle, e.g. "
+                             "'0,1;0,0' (empty: default_link everywhere)")
+    sys_atomics: bool = param(False, "GPU atomics to system memory are honoured")
+    gpu_accesses: int = param(1, "accesses each GPU issues", min=0, max=4)
+    gpu_kinds: str = param("ra", "access kinds GPUs issue: r read, w write, a atomic")
+    gpu_pages: str = param("", "pages GPUs touch, e.g. '0' (empty: all)")
+    cpu_writes: int = param(1, "CPU writes in total", min=0, max=4)
+    cpu_reads: bool = param(True, "the CPU reads (and so faults device pages back)")
+    munmaps: int = param(0, "single-page munmaps", min=0, max=2)
+    forks: int = param(0, "fork() calls (at most one: a child that only uses the CPU)",
+                       min=0, max=1)
+    evictions: int = param(0, "VRAM-pressure evictions (drm_pagemap_evict_to_ram)",
+                           min=0, max=2)
+    contention: bool = param(False, "migrate_vma may fail to collect a page (trylock "
+                                    "failure, GUP pin, extra reference)")
+    hmm_req_write_faults_devpriv: bool = param(
+        False, "hmm_range_fault faults a read-only own device-private entry on REQ_WRITE "
+               "(today's mm/hmm.c does not)")
+
+    # ---- derived ------------------------------------------------------------------------
+    @property
+    def mms(self) -> int:
+        return 2 if self.forks else 1
+
+    @property
+    def sys_frames(self) -> int:
+        return self.pages * self.mms
+
+    @property
+    def vma_of_page(self) -> tuple:
+        out, vid, prev = [], -1, None
+        for ch in self.vma_layout:
+            if ch == "|":
+                prev = None
+                continue
+            if ch == "-":
+                out.append(-1)
+                prev = ch
+                continue
+            if ch != prev:
+                vid += 1
+            out.append(vid)
+            prev = ch
+        return tuple(out)
+
+    @property
+    def vma_kinds(self) -> tuple:
+        kinds = []
+        prev = None
+        for ch in self.vma_layout:
+            if ch in "|-":
+                prev = None if ch == "|" else ch
+                continue
+            if ch != prev:
+                kinds.append(ch)
+            prev = ch
+        return tuple(kinds)
+
+    @property
+    def kinds(self) -> tuple:
+        return tuple({"r": 1, "w": 2, "a": 3}[k] for k in self.gpu_kinds)
+
+    @property
+    def touched(self) -> tuple:
+        return tuple(int(c) for c in self.gpu_pages) if self.gpu_pages else tuple(range(self.pages))
+
+    def validate(self):
+        if len(self.vma_of_page) != self.pages:
+            raise ConfigError(
+                f"vma_layout '{self.vma_layout}' describes {len(self.vma_of_page)} pages but "
+                f"pages={self.pages}; give one letter (a, r, f or -) per page")
+        if any(ch not in "arf-|" for ch in self.vma_layout):
+            raise ConfigError(f"vma_layout '{self.vma_layout}' may only use a, r, f, - and |")
+        if not self.gpu_kinds or any(k not in "rwa" for k in self.gpu_kinds):
+            raise ConfigError(f"gpu_kinds '{self.gpu_kinds}' must be letters from r, w, a")
+        if any(not c.isdigit() or int(c) >= self.pages for c in self.gpu_pages):
+            raise ConfigError(f"gpu_pages '{self.gpu_pages}' must list page numbers below "
+                              f"pages={self.pages}")
+        if self.links and (len(self.links) != self.gpus or
+                           any(len(row) != self.gpus for row in self.links)):
+            raise ConfigError(
+                f"links must be a {self.gpus}x{self.gpus} matrix like '0,1;1,0'; got "
+                f"{self.links!r}")
