@@ -66,7 +66,7 @@ class Xe(SvmModel):
 
     gpu = Flow("gpu{g}", over=dict(g=lambda c: range(c.gpus)),
                locals=dict(page=0, kind=0, devmem_only=False, tries=0, evicts=0, rs=0, re=0,
-                           got=(), pfns=(), err=""))
+                           got=(), pfns=()))
 
     coherence, no_lost_data, atomic_safety = coherence, no_lost_data, atomic_safety
     memory_safety, vma_respect, cow_isolation = memory_safety, vma_respect, cow_isolation
@@ -107,7 +107,7 @@ class Xe(SvmModel):
         """A GPU access through its page tables; a missing or insufficient PTE raises a GPU
         page fault delivered to xe_svm_handle_pagefault() (drivers/gpu/drm/xe/xe_svm.c) with
         the atomic bit; need_vram = atomic and no system atomics (xe_vma_need_vram_for_atomic)."""
-        if s.budget[me.g] <= 0:
+        if s.budget[me.g] <= 0 or kind not in self.config.kinds_for(me.g):
             return None
         if self.gpu_mapped_for(s, me.g, page, kind):
             return me.done(self.gpu_perform(s, me.g, page, kind), outcome="hit")
@@ -131,33 +131,34 @@ class Xe(SvmModel):
             return self._fail(w, me, "-EACCES")
         if (r.valid and (r.devmem or not me.devmem_only)
                 and all(self.gpu_mapped_for(w, me.g, p, me.kind) for p in range(r.start, r.end))):
-            return me.goto("gpu_replay", w, outcome="valid fault", rs=r.start, re=r.end)
+            return self._replay(w, me, "valid fault")
         in_vram = r.devmem and self._devmem_ok(w, me, range(r.start, r.end))
         if r.migrate_devmem and me.tries > 0 and not in_vram:
-            return me.next(w, rs=r.start, re=r.end, evicts=0)
+            return self._placement_scan(w, me, r)
         return me.goto("drm_gpusvm_get_pages", w, rs=r.start, re=r.end)
 
-    @gpu.label
-    def hmm_range_fault_scan(self, s: World, me):
+    def _placement_scan(self, s: World, me, r):
         """Seed 004 step 2: a non-faulting hmm_range_fault() pass learns where the pages are
         before migrate_vma_setup sends an invalidation.  Data in compatible memory (ours, or a
         peer's over a link that serves this fault) needs no migration; data in a foreign
-        device's VRAM that cannot serve it is evicted (drm_gpusvm_range_evict) first."""
+        device's VRAM that cannot serve it is evicted (drm_gpusvm_range_evict) first.
+        (Run inside the find_or_insert step: it only reads, or evicts as its own migration.)"""
+        loc = dict(rs=r.start, re=r.end, evicts=0)
         if not self.placement_checks:
-            return me.next(s)
+            return me.next(s, **loc)
         c = self.config
-        owners = owners_of(c, s, self._pages(me))
+        owners = owners_of(c, s, range(r.start, r.end))
         foreign = {o for o in owners if o >= 0 and o != me.g}
         if owners == {me.g}:
-            return me.goto("drm_gpusvm_get_pages", s, outcome="in place")
+            return me.goto("drm_gpusvm_get_pages", s, outcome="in place", **loc)
         if foreign:
-            ok = all(link(c, me.g, o) == (Link.ATOMIC if me.devmem_only else link(c, me.g, o))
-                     and link(c, me.g, o) != Link.NONE for o in foreign)
-            if ok and -1 not in owners and len(foreign) == 1:
-                return me.goto("drm_gpusvm_get_pages", s, outcome="compatible placement")
-            w, err = gpusvm.range_evict(c, s, me.g, self._range(s, me))
-            return me.next(w, outcome=f"evict foreign{' ' + err if err else ''}")
-        return me.next(s)
+            usable = all(link(c, me.g, o) == Link.ATOMIC if me.devmem_only
+                         else link(c, me.g, o) != Link.NONE for o in foreign)
+            if usable and -1 not in owners and len(foreign) == 1:
+                return me.goto("drm_gpusvm_get_pages", s, outcome="compatible placement", **loc)
+            w, err = gpusvm.range_evict(c, s, me.g, r)
+            return me.next(w, outcome=f"evict foreign{' ' + err if err else ''}", **loc)
+        return me.next(s, **loc)
 
     @gpu.label(args=dict(skip=_skips))
     def drm_pagemap_populate_mm(self, s: World, me, skip):
@@ -172,15 +173,13 @@ class Xe(SvmModel):
                for p in pages):
             return me.goto("drm_gpusvm_get_pages", s, outcome="0 (already in VRAM)")
         w, got, on_device = setup_to_devmem(c, s, pages, skip)
-        me_tries = max(0, me.tries - 1)
+        me_tries = max(0, me.tries - 1) if self.evict_retry_bound is not None else me.tries
         if not got and on_device == len(pages):
-            return me.goto("xe_svm_alloc_vram_retry", w, outcome="-EFAULT", err="-EFAULT",
-                           tries=me_tries)
+            return self._alloc_vram_error(w, me, "-EFAULT", "-EFAULT", me_tries)
         if len(got) < len(pages):
             w = abort_to_devmem(c, w, got)
-            return me.goto("xe_svm_alloc_vram_retry", w,
-                           outcome=f"-EBUSY cpages={len(got)}/{len(pages)}", err="-EBUSY",
-                           tries=me_tries)
+            return self._alloc_vram_error(w, me, "-EBUSY",
+                                          f"-EBUSY cpages={len(got)}/{len(pages)}", me_tries)
         w = w._replace(mmap_readers=w.mmap_readers + 1)
         return me.next(w, outcome=f"cpages={len(got)}/{len(pages)}", got=got, tries=me_tries)
 
@@ -195,37 +194,35 @@ class Xe(SvmModel):
         w, alloc, frames = alloc_devmem(c, w, me.g, len(me.got))
         if alloc == NO:
             w = abort_to_devmem(c, w, me.got)
-            return me.next(w, outcome="-ENOMEM", err="-ENOMEM", got=())
+            return self._alloc_vram_error(w, me, "-ENOMEM", "-ENOMEM", me.tries)
         w, moved = finalize_to_devmem(c, w, me.got, frames, alloc)
         if len(moved) < len(me.got):
-            return me.next(w, outcome=f"-EBUSY partial {len(moved)}/{len(me.got)}",
-                           err="-EBUSY", got=())
+            return self._alloc_vram_error(w, me, "-EBUSY",
+                                          f"-EBUSY partial {len(moved)}/{len(me.got)}", me.tries)
         return me.goto("drm_gpusvm_get_pages", w, outcome="0 migrated", got=())
 
-    @gpu.label
-    def xe_svm_alloc_vram_retry(self, s: World, me):
+    def _alloc_vram_error(self, s: World, me, err: str, shown: str, tries: int):
         """xe_svm_alloc_vram() error handling (seed 004 patch): on -EBUSY (or -EFAULT) evict
-        the range (drm_gpusvm_range_evict) and retry once; then xe's fault handler: with
-        tries left (or !devmem_only) retry, else fail; !devmem_only falls back to system
-        pages (get_pages without migration)."""
+        the range (drm_gpusvm_range_evict) and retry once; then xe's fault handler: with tries
+        left (or !devmem_only) retry, else fail; !devmem_only falls back to system pages
+        (get_pages without migration).  Folded into the step that saw the error."""
         c = self.config
-        if me.err == "-EFAULT" and self.efault_means_in_place:
-            return me.goto("drm_gpusvm_get_pages", s, outcome="-EFAULT taken as in place")
+        if err == "-EFAULT" and self.efault_means_in_place:
+            return me.goto("drm_gpusvm_get_pages", s, outcome=f"{shown}: taken as in place",
+                           got=(), tries=tries)
         bound = self.evict_retry_bound
-        if me.err in ("-EBUSY", "-EFAULT") and (bound is None or me.evicts < bound):
-            w, err = gpusvm.range_evict(c, s, me.g, self._range(s, me))
-            if bound is None:
-                return me.goto("drm_gpusvm_populate_retry", w, outcome="evict, retry")
-            return me.goto("drm_pagemap_populate_mm", w, outcome="evict, retry",
-                           evicts=me.evicts + 1)
+        if err in ("-EBUSY", "-EFAULT") and (bound is None or me.evicts < bound):
+            w, _ = gpusvm.range_evict(c, s, me.g, self._range(s, me))
+            return me.goto("drm_pagemap_populate_mm", w, outcome=f"{shown}: evict, retry",
+                           got=(), evicts=me.evicts + 1 if bound is not None else 0,
+                           tries=tries if bound is not None else me.tries)
         if me.devmem_only:
-            return self._retry(s, me, me.err)
-        return me.goto("drm_gpusvm_get_pages", s, outcome=f"{me.err}: fall back to system")
-
-    @gpu.label
-    def drm_gpusvm_populate_retry(self, s: World, me):
-        """(xe-retry-unbounded only) back to populate_mm without spending a try."""
-        return me.goto("drm_pagemap_populate_mm", s, tries=max(1, me.tries))
+            if tries > 0:
+                return me.goto("drm_gpusvm_range_find_or_insert", s, outcome=f"{shown}: retry",
+                               got=(), tries=tries)
+            return self._fail(s, me, err)
+        return me.goto("drm_gpusvm_get_pages", s, outcome=f"{shown}: fall back to system",
+                       got=(), tries=tries)
 
     @gpu.label
     def drm_gpusvm_get_pages(self, s: World, me):
@@ -271,7 +268,7 @@ class Xe(SvmModel):
                 and not all(wr for _, wr in me.pfns)):
             w, _ = gpusvm.range_evict(c, w, me.g, r)
             return self._retry(w, me, "-EFAULT (no HMM_PFN_WRITE)")
-        return me.next(w, outcome="0")
+        return me.next(w, outcome="0", pfns=())
 
     @gpu.label
     def xe_pt_stage_bind(self, s: World, me):
@@ -281,7 +278,7 @@ class Xe(SvmModel):
         r = self._range(s, me)
         if r is None or not gpusvm.pages_valid(s, me.g, r):
             return me.goto("drm_gpusvm_range_find_or_insert", s, outcome="-EAGAIN")
-        return me.next(s)
+        return me.next(s, pfns=r.pfns)     # the staged PTE entries
 
     @gpu.label
     def xe_pt_svm_pre_commit(self, s: World, me):
@@ -292,21 +289,21 @@ class Xe(SvmModel):
         c = self.config
         r = self._range(s, me)
         if self.recheck_on_commit and (r is None or not gpusvm.pages_valid(s, me.g, r)):
-            return me.goto("drm_gpusvm_range_find_or_insert", s, outcome="-EAGAIN")
-        if r is None or not r.pfns:
-            return me.goto("drm_gpusvm_range_find_or_insert", s, outcome="-EAGAIN")
+            return me.goto("drm_gpusvm_range_find_or_insert", s, outcome="-EAGAIN", pfns=())
         perm = Perm.ATOMIC if me.kind == Access.ATOMIC else (
             Perm.WRITE if vma_writable(c, s, me.page) else Perm.READ)
-        w = gpusvm.bind(c, s, me.g, r, perm, pfn_write=self.pfn_write_check)
-        return me.next(w, outcome="bound")
+        w = gpusvm.bind(c, s, me.g, me.rs, me.pfns, perm, pfn_write=self.pfn_write_check)
+        return self._replay(w, me, "bound")
 
-    @gpu.label
-    def gpu_replay(self, s: World, me):
-        """The fault is acknowledged and the GPU replays the access; if the PTE was zapped in
-        the meantime it faults again."""
+    def _replay(self, s: World, me, shown: str):
+        """The fault is acknowledged and the GPU replays the access (folded into the step that
+        completed the fault: the bind fence is waited on before acknowledging); a PTE that
+        still does not allow the access faults again."""
         if self.gpu_mapped_for(s, me.g, me.page, me.kind):
-            return me.done(self.gpu_perform(s, me.g, me.page, me.kind), outcome="0")
-        return me.goto("drm_gpusvm_range_find_or_insert", s, outcome="refault")
+            return me.done(self.gpu_perform(s, me.g, me.page, me.kind),
+                           outcome=f"{shown}, replayed")
+        return me.goto("drm_gpusvm_range_find_or_insert", s, outcome=f"{shown}, refault",
+                       pfns=())
 
     # ---- non-vacuity ------------------------------------------------------------------------
     @sometimes
@@ -319,8 +316,7 @@ class Xe(SvmModel):
         """Some GPU access completes through a GPU mapping."""
         return any(b < self.config.gpu_accesses for b in s.budget[:self.config.gpus])
 
-    evict_and_retry = sometimes_step("evict_and_retry", step="xe_svm_alloc_vram_retry",
-                                     outcome="evict, retry")
+    evict_and_retry = sometimes_step("evict_and_retry", outcome="evict, retry")
     ebusy_happens = sometimes_step("ebusy_happens", outcome="-EBUSY")
 
 

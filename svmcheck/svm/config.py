@@ -19,8 +19,9 @@ class SvmConfig(Config):
                              "'0,1;0,0' (empty: default_link everywhere)")
     sys_atomics: bool = param(False, "GPU atomics to system memory are honoured")
     gpu_accesses: int = param(1, "accesses each GPU issues", min=0, max=4)
-    gpu_kinds: str = param("ra", "access kinds GPUs issue: r read, w write, a atomic")
-    gpu_pages: str = param("", "pages GPUs touch, e.g. '0' (empty: all)")
+    gpu_kinds: str = param("a,r", "access kinds each GPU issues: r read, w write, a atomic; "
+                                  "one group per GPU separated by ',' (one group: all GPUs)")
+    gpu_pages: str = param("0", "pages GPUs touch, e.g. '0' or '01' (empty: all)")
     cpu_writes: int = param(1, "CPU writes in total", min=0, max=4)
     cpu_reads: bool = param(True, "the CPU reads (and so faults device pages back)")
     munmaps: int = param(0, "single-page munmaps", min=0, max=2)
@@ -75,7 +76,13 @@ class SvmConfig(Config):
 
     @property
     def kinds(self) -> tuple:
-        return tuple({"r": 1, "w": 2, "a": 3}[k] for k in self.gpu_kinds)
+        """Every access kind some GPU issues."""
+        return tuple(sorted({{"r": 1, "w": 2, "a": 3}[k] for k in self.gpu_kinds if k != ","}))
+
+    def kinds_for(self, g: int) -> tuple:
+        groups = self.gpu_kinds.split(",")
+        group = groups[g] if len(groups) > 1 else groups[0]
+        return tuple({"r": 1, "w": 2, "a": 3}[k] for k in group)
 
     @property
     def touched(self) -> tuple:
@@ -88,8 +95,12 @@ class SvmConfig(Config):
                 f"pages={self.pages}; give one letter (a, r, f or -) per page")
         if any(ch not in "arf-|" for ch in self.vma_layout):
             raise ConfigError(f"vma_layout '{self.vma_layout}' may only use a, r, f, - and |")
-        if not self.gpu_kinds or any(k not in "rwa" for k in self.gpu_kinds):
-            raise ConfigError(f"gpu_kinds '{self.gpu_kinds}' must be letters from r, w, a")
+        groups = self.gpu_kinds.split(",")
+        if (not all(groups) or any(k not in "rwa" for g in groups for k in g)
+                or len(groups) not in (1, self.gpus)):
+            raise ConfigError(
+                f"gpu_kinds '{self.gpu_kinds}' must be letters from r, w, a: one group for all "
+                f"GPUs or {self.gpus} groups separated by ','")
         if any(not c.isdigit() or int(c) >= self.pages for c in self.gpu_pages):
             raise ConfigError(f"gpu_pages '{self.gpu_pages}' must list page numbers below "
                               f"pages={self.pages}")

@@ -99,14 +99,14 @@ def pages_valid(w: World, g: int, r: Range) -> bool:
     return cur is not None and cur.start == r.start and cur.valid and not cur.unmapped
 
 
-def bind(cfg, w: World, g: int, r: Range, perm: Perm, *, pfn_write: bool) -> World:
+def bind(cfg, w: World, g: int, start: int, pfns, perm: Perm, *, pfn_write: bool) -> World:
     """xe_pt_update_ops_run() under the notifier lock: write GPU PTEs for every page of the
     range from its dma_addr array.  The write bit comes from the GPU VMA (``perm``), not from
     HMM_PFN_WRITE — unless ``pfn_write`` models the fix of issue 9 (a page collected without
-    HMM_PFN_WRITE is bound read-only)."""
-    cur = range_at(w, g, r.start)
+    HMM_PFN_WRITE is bound read-only).  ``pfns`` are the entries staged from the range's
+    dma_addr array by xe_pt_stage_bind: stale if an invalidation came after staging."""
     gpte = w.gpte
-    for p, (f, writable) in zip(range(cur.start, cur.end), cur.pfns):
+    for p, (f, writable) in zip(range(start, start + len(pfns)), pfns):
         pp = perm if (writable or not pfn_write) else Perm.READ
         gpte = tset(gpte, g * cfg.pages + p, (f, pp))
     return w._replace(gpte=gpte)
