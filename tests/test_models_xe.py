@@ -1,0 +1,77 @@
+"""The xe model: the sound flow holds at its default size; each broken variant is *found*."""
+import pytest
+
+from svmcheck.check import check
+from svmcheck.registry import build, shipped
+from svmcheck.trace import confirm, replay
+
+
+def run(name, props=(), **overrides):
+    model, _ = build(name, {k: str(v) for k, v in overrides.items()})
+    return model, check(model, properties=props, save_dir=None)
+
+
+def statuses(res):
+    return {p.name: p.status for p in res.properties}
+
+
+def test_xe_is_the_default_and_its_variants_are_shipped():
+    names = shipped()
+    for n in ("xe", "xe-efault-in-place", "xe-no-recheck", "xe-retry-unbounded",
+              "xe-window-unclipped", "xe-upstream", "xe-fork"):
+        assert n in names
+
+
+def test_sound_xe_holds_at_default_config_with_pinned_count():
+    """Two GPUs (one atomic, one reading) over a two-page range with a CPU writer."""
+    _, res = run("xe")
+    assert res.result == "ok", statuses(res)
+    assert all(s == "holds" for s in statuses(res).values())
+    assert res.states == 290986
+
+
+def test_sound_xe_holds_with_fork_when_hmm_pfn_write_is_checked():
+    _, res = run("xe-fork")
+    assert res.result == "ok", statuses(res)
+    assert res.states == 823
+
+
+@pytest.mark.parametrize("name,prop,length", [
+    ("xe-efault-in-place", "atomic_safety", 11),
+    ("xe-no-recheck", "coherence", 10),
+    ("xe-retry-unbounded", "fault_progress", 24),
+    ("xe-window-unclipped", "vma_respect", 2),
+    ("xe-upstream", "cow_isolation", 9),
+])
+def test_broken_variant_is_found_with_a_shortest_trace(name, prop, length):
+    model, res = run(name, props=(prop,))
+    (p,) = res.properties
+    assert p.status == "violated"
+    assert p.length == length
+    rp = confirm(model, p.trace, replay(model, p.trace))
+    assert rp.reproduced, rp.message
+
+
+def test_upstream_trace_is_a_gpu_write_into_a_cow_shared_page():
+    model, res = run("xe-upstream", props=("cow_isolation",))
+    steps = [s["step"] for s in res.properties[0].trace.steps]
+    assert "fork" in steps
+    assert steps[-1] == "xe_pt_svm_pre_commit"        # the GPU write lands at replay
+    assert steps.index("fork") < steps.index("drm_gpusvm_get_pages", steps.index("fork"))
+
+
+def test_the_hmm_side_fix_also_closes_the_cow_hole():
+    """Faulting a read-only own device-private entry on REQ_WRITE (the mm-side fix candidate)."""
+    _, res = run("xe-upstream", props=("cow_isolation",), hmm_req_write_faults_devpriv=True)
+    assert res.properties[0].status == "holds"
+
+
+def test_atomic_safety_holds_when_the_link_supports_atomics():
+    _, res = run("xe-efault-in-place", props=("atomic_safety",), default_link=2)
+    assert res.properties[0].status == "holds"
+
+
+def test_retry_bound_restores_fault_progress():
+    model, res = run("xe", props=("fault_progress",), pages=1, vma_layout="a", chunk_pages=1,
+                     gpu_kinds="a", cpu_writes=0, cpu_reads=False)
+    assert res.properties[0].status == "holds"
