@@ -77,12 +77,15 @@ class SvmConfig(Config):
     @property
     def kinds(self) -> tuple:
         """Every access kind some GPU issues."""
-        return tuple(sorted({{"r": 1, "w": 2, "a": 3}[k] for k in self.gpu_kinds if k != ","}))
+        from .state import Access
+        return tuple(sorted({Access({"r": 1, "w": 2, "a": 3}[k])
+                             for k in self.gpu_kinds if k != ","}))
 
     def kinds_for(self, g: int) -> tuple:
         groups = self.gpu_kinds.split(",")
         group = groups[g] if len(groups) > 1 else groups[0]
-        return tuple({"r": 1, "w": 2, "a": 3}[k] for k in group)
+        from .state import Access
+        return tuple(Access({"r": 1, "w": 2, "a": 3}[k]) for k in group)
 
     @property
     def touched(self) -> tuple:
