@@ -58,24 +58,21 @@ def _add_model_args(p):
                    help="set a configuration parameter (repeatable)")
 
 
-def _positive_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"'{text}' must be positive")
-    return v
+def _positive(kind, what):
+    """An argparse type: a positive ``kind`` (int or float)."""
+    def parse(text):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not {what}") from None
+        if v <= 0:
+            raise argparse.ArgumentTypeError(f"'{text}' must be positive")
+        return v
+    return parse
 
 
-def _positive_float(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"'{text}' must be positive")
-    return v
+_positive_int = _positive(int, "a whole number")
+_positive_float = _positive(float, "a number of seconds")
 
 
 def _overrides(pairs) -> dict:

@@ -487,16 +487,20 @@ class Model:
             yield self.intern("step", _fill(spec.actor, d, attr), attr, names, vals, fn,
                               spec.when, spec=spec)
 
-    def _fire_step(self, a: Action, world):
+    def _call(self, a: Action, world, *me):
+        """Guards, then the effect; a crash in model code is reported as a model error."""
         try:
             for g in a.guards:
-                if not g(self, world, *a.args):
+                if not g(self, world, *me, *a.args):
                     return None
-            r = a.fn(self, world, *a.args)
+            return a.fn(self, world, *me, *a.args)
         except SvmCheckError:
             raise
         except Exception as e:
             raise _step_failed(self, a, e) from e
+
+    def _fire_step(self, a: Action, world):
+        r = self._call(a, world)
         if r is None:
             return None
         if type(r) is Result:
@@ -504,15 +508,7 @@ class Model:
         return r, None
 
     def _fire_label(self, a: Action, world, me: Me):
-        try:
-            for g in a.guards:
-                if not g(self, world, me, *a.args):
-                    return None
-            r = a.fn(self, world, me, *a.args)
-        except SvmCheckError:
-            raise
-        except Exception as e:
-            raise _step_failed(self, a, e) from e
+        r = self._call(a, world, me)
         if r is None:
             return None
         if type(r) is not Result or r.proc is None:

@@ -144,29 +144,35 @@ def _backward(bad, keep, src, dst, n):
     return seen
 
 
-def _bfs_path(start, goal_fn, allowed, out_edges, dst):
-    """Shortest edge path from ``start`` to a node with goal_fn(node), inside ``allowed``."""
-    if goal_fn(start):
-        return [], start
+def _bfs(start, allowed, hit, out_edges, dst):
+    """Shortest edge path from ``start``, through ``allowed`` nodes, whose last edge e (to w)
+    satisfies hit(e, w); (None, None) if there is none."""
     prev = {start: None}
     dq = deque([start])
     while dq:
         v = dq.popleft()
         for e in out_edges[v]:
             w = dst[e]
-            if w in prev or not allowed(w):
+            if not allowed(w):
                 continue
-            prev[w] = (v, e)
-            if goal_fn(w):
-                path = []
-                x = w
+            if hit(e, w):
+                path, x = [e], v
                 while prev[x] is not None:
                     u, ed = prev[x]
                     path.append(ed)
                     x = u
                 return path[::-1], w
-            dq.append(w)
+            if w not in prev:
+                prev[w] = (v, e)
+                dq.append(w)
     return None, None
+
+
+def _bfs_path(start, goal_fn, allowed, out_edges, dst):
+    """Shortest edge path from ``start`` to a node with goal_fn(node), inside ``allowed``."""
+    if goal_fn(start):
+        return [], start
+    return _bfs(start, allowed, lambda e, w: goal_fn(w), out_edges, dst)
 
 
 def _build(label, start, bad, comp_of, terminal, not_q, out_edges, dst, act, actor_of):
@@ -205,24 +211,6 @@ def _build(label, start, bad, comp_of, terminal, not_q, out_edges, dst, act, act
 
 def _path_through_actor(cur, actor, comp, out_edges, dst, act, actor_of):
     """Shortest path from ``cur`` that ends by taking an edge of ``actor`` inside comp."""
-    prev = {cur: None}
-    dq = deque([cur])
-    while dq:
-        v = dq.popleft()
-        for e in out_edges[v]:
-            w = dst[e]
-            if w not in comp:
-                continue
-            if actor_of[act[e]] == actor:
-                path = [e]
-                x = v
-                while prev[x] is not None:
-                    u, ed = prev[x]
-                    path.append(ed)
-                    x = u
-                return path[::-1], w
-            if w not in prev:
-                prev[w] = (v, e)
-                dq.append(w)
-    return None
-
+    path, w = _bfs(cur, lambda v: v in comp, lambda e, w: actor_of[act[e]] == actor,
+                   out_edges, dst)
+    return None if path is None else (path, w)
