@@ -43,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="print one JSON object")
     c.add_argument("--quiet", action="store_true", help="no progress, no traces")
     c.add_argument("--progress", choices=("text", "json"), default="text")
+    c.add_argument("--junit", metavar="FILE",
+                   help="write JUnit XML: one testcase per property (for CI)")
+    c.add_argument("--report", metavar="OUT.html",
+                   help="write a self-contained HTML report, violations' traces inline")
 
     r = sub.add_parser("replay", help="re-run a saved counterexample and confirm it")
     r.add_argument("file")
@@ -50,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("show", help="print a saved counterexample as a readable trace")
     s.add_argument("file")
+    s.add_argument("--swimlane", action="store_true",
+                   help="one column per actor, one row per step")
+    s.add_argument("--html", metavar="OUT",
+                   help="write a self-contained HTML page (sequence diagram, changed fields)")
     return p
 
 
@@ -157,12 +165,40 @@ def cmd_check(args) -> int:
     if args.graph:
         from .explore.graph import to_networkx, write
         write(to_networkx(res.exploration), args.graph)
+    if args.junit or args.report:
+        _write_reports(args, res, model)
     if args.json:
         print(json.dumps(res.to_json(), indent=1))
     else:
         for line in format_result(res, model=model, show_traces=not args.quiet):
             print(line)
     return res.exit_code
+
+
+def _write_reports(args, res, model):
+    from .report.steps import build as build_view
+    from .report.text import format_trace
+    from .trace import confirm, replay
+    views, texts = {}, {}
+    for p in res.properties:
+        if p.status == "violated" and p.trace is not None:
+            rp = confirm(model, p.trace, replay(model, p.trace))
+            views[p.name] = build_view(model, p.trace, rp)
+            texts[p.name] = format_trace(model, p.trace, rp) + [f"       violated: {p.reason}"]
+    if args.junit:
+        from .report.junit import junit_xml
+        _write(args.junit, junit_xml(res, texts))
+    if args.report:
+        from .report.html import report_page
+        _write(args.report, report_page(res, views))
+
+
+def _write(path, text):
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        raise SvmCheckError(f"cannot write '{path}': {e.strerror}; check the path") from None
 
 
 def _load_trace_model(path):
@@ -193,8 +229,18 @@ def cmd_show(args) -> int:
     from .trace import confirm, replay
     t, model = _load_trace_model(args.file)
     rp = confirm(model, t, replay(model, t))
+    if args.html:
+        from .report.html import trace_page
+        from .report.steps import build as build_view
+        _write(args.html, trace_page(build_view(model, t, rp)))
     print(f"counterexample: model={t.model} property={t.property} ({t.kind}) "
           f"steps={len(t.steps)}")
+    if args.swimlane:
+        from .report.steps import build as build_view
+        from .report.text import format_swimlane
+        for line in format_swimlane(build_view(model, t, rp)):
+            print(line)
+        return 0 if rp.reproduced else 1
     for line in format_trace(model, t, rp):
         print(line)
     print(f"       {'violated' if rp.reproduced else 'no longer violated'}: {rp.message}")
