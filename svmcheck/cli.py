@@ -157,7 +157,8 @@ def cmd_check(args) -> int:
     model, path = build(args.model, _overrides(args.set))
     progress = None
     if not (args.quiet or args.json):
-        progress = Progress(json_lines=args.progress == "json")
+        progress = Progress(json_lines=args.progress == "json", max_depth=args.max_depth,
+                            max_states=args.max_states)
     res = check(model, properties=args.property,
                 limits=Limits(args.max_states, args.max_depth, args.time_limit),
                 keep_graph=bool(args.graph), progress=progress, save_dir=args.out,
