@@ -34,26 +34,30 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(c)
     c.add_argument("--property", action="append", default=[], metavar="NAME",
                    help="check only this property (repeatable)")
-    c.add_argument("--max-states", type=_positive_int, metavar="N")
-    c.add_argument("--max-depth", type=_positive_int, metavar="N")
-    c.add_argument("--time-limit", type=_positive_float, metavar="S")
+    c.add_argument("--max-states", type=_positive_int, metavar="N",
+                   help="stop after N states (the run is then incomplete: exit 3)")
+    c.add_argument("--max-depth", type=_positive_int, metavar="N",
+                   help="explore at most N steps from an initial state")
+    c.add_argument("--time-limit", type=_positive_float, metavar="S",
+                   help="stop after S seconds")
     c.add_argument("--graph", metavar="FILE", help="write the state graph (.graphml/.gexf/.dot)")
     c.add_argument("--out", default="counterexamples", metavar="DIR",
                    help="where counterexamples are written (default: counterexamples)")
     c.add_argument("--json", action="store_true", help="print one JSON object")
     c.add_argument("--quiet", action="store_true", help="no progress, no traces")
-    c.add_argument("--progress", choices=("text", "json"), default="text")
+    c.add_argument("--progress", choices=("text", "json"), default="text",
+                   help="progress lines on stderr, once a second: text or JSON (default: text)")
     c.add_argument("--junit", metavar="FILE",
                    help="write JUnit XML: one testcase per property (for CI)")
     c.add_argument("--report", metavar="OUT.html",
                    help="write a self-contained HTML report, violations' traces inline")
 
     r = sub.add_parser("replay", help="re-run a saved counterexample and confirm it")
-    r.add_argument("file")
-    r.add_argument("--json", action="store_true")
+    r.add_argument("file", help="a counterexample file written by svmcheck check")
+    r.add_argument("--json", action="store_true", help="print one JSON object")
 
     s = sub.add_parser("show", help="print a saved counterexample as a readable trace")
-    s.add_argument("file")
+    s.add_argument("file", help="a counterexample file written by svmcheck check")
     s.add_argument("--swimlane", action="store_true",
                    help="one column per actor, one row per step")
     s.add_argument("--html", metavar="OUT",

@@ -286,3 +286,9 @@ def test_html_report_ok(run, tmp_path):
     assert r.rc == 0, r.err
     body = "".join(parse_html(page.read_text()).text)
     assert "OK: every property holds" in body and "FAIL" not in body
+
+
+def test_lambda_guards_show_their_expression(run, tmp_path):
+    r = run("check", zoo_path("counter.py"), "--out", tmp_path)
+    assert r.rc == 1
+    assert "when: not s.started[me.cpu]" in r.out and "<lambda>" not in r.out

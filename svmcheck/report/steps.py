@@ -48,7 +48,39 @@ def first_line(obj) -> str:
 
 
 def guard_text(g) -> str:
-    return first_line(g) or getattr(g, "__name__", repr(g))
+    """A guard as a reader knows it: its docstring's first line, a lambda's body, or its name."""
+    doc = first_line(g)
+    if doc:
+        return doc
+    name = getattr(g, "__name__", repr(g))
+    if name == "<lambda>":
+        return _lambda_body(g) or "an unnamed guard"
+    return name
+
+
+def _lambda_body(g) -> str | None:
+    """The expression of a one-line ``lambda args: expr`` guard, from the model's source."""
+    try:
+        line = inspect.getsourcelines(g)[0][0]
+    except (OSError, TypeError, IndexError):
+        return None
+    i = line.find("lambda")
+    j = line.find(":", i) if i >= 0 else -1
+    if j < 0:
+        return None
+    depth, out = 0, []
+    for ch in line[j + 1:]:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            if depth == 0:
+                break
+            depth -= 1
+        elif ch == "," and depth == 0:
+            break
+        out.append(ch)
+    body = "".join(out).strip()
+    return body or None
 
 
 def why(model, action, before, steps_so_far) -> list[str]:
