@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from . import __version__
@@ -108,6 +109,12 @@ def main(argv=None) -> int:
     except SvmCheckError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:          # `svmcheck show FILE | head`: the reader left
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 2
