@@ -75,15 +75,6 @@ class Mirror(Xe):
             return res
         return res._replace(outcome=f"{res.outcome} {UNMAPPED}")
 
-    def drm_gpusvm_range_find_or_insert(self, s: World, me):
-        """retry: xe_svm_garbage_collector(), then drm_gpusvm_range_find_or_insert()
-        (drivers/gpu/drm/drm_gpusvm.c): vma_lookup — no VMA at the fault address is -ENOENT
-        and the fault fails (the seed's "a gpu page-fault that resolves to such a mirror
-        address will cause an error") — then chunk selection clipped to the VMA."""
-        if self.vma_lookup:
-            return super().drm_gpusvm_range_find_or_insert(s, me)
-        return self._find_or_insert_unchecked(s, me)
-
     def drm_gpusvm_get_pages(self, s: World, me):
         """drm_gpusvm_get_pages() (drivers/gpu/drm/drm_gpusvm.c): read_begin, then
         hmm_range_fault() over the range; a page without a VMA (munmapped under the fault)
@@ -109,27 +100,20 @@ class Mirror(Xe):
         return self._unmapped_outcome(s, me, super().xe_pt_svm_pre_commit(s, me))
 
     # ---- the broken variant's fault path (vma_lookup = False) -----------------------------
-    def _find_or_insert_unchecked(self, s: World, me):
-        """find_or_insert without vma_lookup: no -ENOENT, no -EPERM, and the chunk is the
-        aligned window that overlaps no other range, whatever VMAs (or none) it covers."""
+    def _lookup_range(self, w: World, me):
+        """find_or_insert without vma_lookup (the broken variant): no -ENOENT, no -EPERM,
+        and the chunk is the aligned window that overlaps no other range, whatever VMAs (or
+        none) it covers.  The sound mirror uses xe's lookup."""
+        if self.vma_lookup:
+            return super()._lookup_range(w, me)
         c = self.config
-        w = gpusvm.garbage_collector(c, s, me.g)
         r = gpusvm.range_at(w, me.g, me.page)
         if r is None:
             start, end = gpusvm.chunk_window(c, w, me.g, me.page, clip=False)
             r = Range(start, end, cpu.vma_anonymous(c, w, me.page), False, False, False,
                       False, ())
             w = w._replace(ranges=tset(w.ranges, me.g, tuple(sorted(w.ranges[me.g] + (r,)))))
-        # from here on as xe: -EACCES, valid fault, placement scan / migration, get_pages
-        if me.devmem_only and not r.migrate_devmem:
-            return self._fail(w, me, "-EACCES")
-        if (r.valid and (r.devmem or not me.devmem_only)
-                and all(self.gpu_mapped_for(w, me.g, p, me.kind) for p in range(r.start, r.end))):
-            return self._replay(w, me, "valid fault")
-        in_vram = r.devmem and self._devmem_ok(w, me, range(r.start, r.end))
-        if r.migrate_devmem and me.tries > 0 and not in_vram:
-            return self._placement_scan(w, me, r)
-        return me.goto("drm_gpusvm_get_pages", w, rs=r.start, re=r.end)
+        return w, r, None
 
     def _get_pages_unchecked(self, s: World, me):
         """A page collection that maps whatever is there: a page of the chunk with no VMA is

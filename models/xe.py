@@ -123,8 +123,7 @@ class Xe(SvmModel):
         xe_svm_range_is_valid(): a range already bound for this access is a spurious fault."""
         c = self.config
         w = gpusvm.garbage_collector(c, s, me.g)
-        w, r, err = gpusvm.find_or_insert(c, w, me.g, me.page, write=me.kind >= Access.WRITE,
-                                          clip=self.clip_window)
+        w, r, err = self._lookup_range(w, me)
         if err:
             return self._fail(w, me, err)
         if me.devmem_only and not r.migrate_devmem:
@@ -136,6 +135,12 @@ class Xe(SvmModel):
         if r.migrate_devmem and me.tries > 0 and not in_vram:
             return self._placement_scan(w, me, r)
         return me.goto("drm_gpusvm_get_pages", w, rs=r.start, re=r.end)
+
+    def _lookup_range(self, w: World, me):
+        """drm_gpusvm_range_find_or_insert() proper: vma_lookup, then an existing range or a
+        new chunk (clipped to the VMA unless ``clip_window`` is off).  (world, range, err)."""
+        return gpusvm.find_or_insert(self.config, w, me.g, me.page,
+                                     write=me.kind >= Access.WRITE, clip=self.clip_window)
 
     def _placement_scan(self, s: World, me, r):
         """Seed 004 step 2: a non-faulting hmm_range_fault() pass learns where the pages are
