@@ -112,7 +112,9 @@ class SvmModel(Model):
         """do_swap_page() device-private branch (mm/memory.c): re-check the PTE under the PTE
         lock, trylock the device folio and take a reference, then call the pagemap's
         migrate_to_ram with the page locked.  Modelled with the 2026 fix (sleep until the
-        folio is unlocked: the guard waits) rather than the v6.15 busy retry."""
+        folio is unlocked: the guard waits) rather than the v6.15 busy retry.  The fault runs
+        under mmap_lock (read) until migrate_to_ram returns (the per-VMA-lock path retries
+        under mmap_lock), so munmap and fork wait for it (``mmap_readers``)."""
         c = self.config
         if not self._active(s, me.mm) or (write and self.left(s, CPU_WRITES) <= 0):
             return None
@@ -121,7 +123,8 @@ class SvmModel(Model):
         kind, f = s.pte[me.mm * c.pages + page]
         if kind not in _DEV:
             return None
-        w = s._replace(flock=s.flock[:f] + (True,) + s.flock[f + 1:])
+        w = s._replace(flock=s.flock[:f] + (True,) + s.flock[f + 1:],
+                       mmap_readers=s.mmap_readers + 1)
         return me.next(w, page=page, write=write, held=f)
 
     @cpu_fault.label
@@ -140,6 +143,7 @@ class SvmModel(Model):
         w, moved, _ = migrate_to_ram(c, s, frames, held=me.held)
         if w.fver[me.held] != FREE:      # not migrated: unlock and let the access retry
             w = w._replace(flock=w.flock[:me.held] + (False,) + w.flock[me.held + 1:])
+        w = w._replace(mmap_readers=w.mmap_readers - 1)     # do_swap_page returns
         return me.next(w, outcome=f"cpages={moved}")
 
     @cpu_fault.label

@@ -70,26 +70,42 @@ def find_or_insert(cfg, w: World, g: int, page: int, *, write: bool, clip: bool 
 
 
 def collect_pages(cfg, w: World, g: int, r: Range, pfns, *, devmem_only: bool):
-    """The notifier-locked half of drm_gpusvm_get_pages(): an unmapped range gives -EFAULT;
-    a moved notifier seq (read_retry) gives -EAGAIN (the caller loops to read_begin); then
-    per page: all device pages must share one pagemap (-EOPNOTSUPP), a system page next to
-    device pages is -EOPNOTSUPP (no allow_mixed), a system page under devmem_only is -EFAULT,
-    a device page this GPU cannot reach (no link: device_map fails) is -EFAULT.
+    """The notifier-locked half of drm_gpusvm_get_pages() (drm_gpusvm_dma_map_pages): an
+    unmapped range gives -EFAULT; a moved notifier seq (read_retry) gives -EAGAIN (the caller
+    loops to read_begin); then the pfns are walked **in order** and the first bad page decides:
+
+    * a device page whose zdd (devmem allocation) differs from the previous page's — including
+      a device page after a system page — is -EOPNOTSUPP (Xe does not set ctx.allow_mixed); a
+      second pagemap is -EOPNOTSUPP; a device page this GPU cannot reach (no link:
+      device_map returns DMA_MAPPING_ERROR) is -EFAULT;
+    * a system page after a device page is -EOPNOTSUPP; a system page under devmem_only is
+      -EFAULT.
+
     HMM_PFN_WRITE is *not* tested here (§2.3): the dma_addr array just records it.
     Returns (world, range, error)."""
     if r.unmapped:
         return w, r, "-EFAULT"
     if w.stale[g]:
         return w, r, "-EAGAIN"
-    owners = {owner(cfg, f) for f, _ in pfns}
-    dev = {o for o in owners if o >= 0}
-    if len(dev) > 1 or (dev and -1 in owners):
-        return w, r, "-EOPNOTSUPP"
-    if devmem_only and -1 in owners:
-        return w, r, "-EFAULT"
-    if dev and link(cfg, g, next(iter(dev))) == Link.NONE:
-        return w, r, "-EFAULT"
-    w, r = update_range(w, g, r, valid=True, devmem=bool(dev), pfns=tuple(pfns))
+    zdd, pagemap = NO, NO
+    for i, (f, _) in enumerate(pfns):
+        o = owner(cfg, f)
+        if o >= 0:
+            if i > 0 and zdd != w.falloc[f]:
+                return w, r, "-EOPNOTSUPP"
+            zdd = w.falloc[f]
+            if pagemap != o:
+                if pagemap != NO:
+                    return w, r, "-EOPNOTSUPP"
+                pagemap = o
+            if link(cfg, g, o) == Link.NONE:
+                return w, r, "-EFAULT"
+        else:
+            if pagemap != NO:
+                return w, r, "-EOPNOTSUPP"
+            if devmem_only:
+                return w, r, "-EFAULT"
+    w, r = update_range(w, g, r, valid=True, devmem=pagemap != NO, pfns=tuple(pfns))
     return w, r, None
 
 

@@ -36,15 +36,29 @@ def must_wait(w: World, pages) -> bool:
 def hmm_range_fault(cfg, w: World, g: int, pages, *, fault: bool, write: bool,
                     owner_none: bool = False) -> HmmResult:
     """Walk [pages] for GPU g.  ``owner_none``: dev_private_owner = NULL, so every
-    device-private page looks foreign and is faulted to RAM (drm_gpusvm_range_evict)."""
+    device-private page looks foreign and is faulted to RAM (drm_gpusvm_range_evict).
+
+    Per page, in walk order (mm/hmm.c hmm_vma_walk_hole / hmm_vma_handle_pte / hmm_do_fault):
+    no VMA: -EFAULT if a fault is requested, else an ERROR pfn (not VALID); a migration entry:
+    not VALID without a fault, otherwise migration_entry_wait and re-walk (reported as
+    -EBUSY: callers guard with :func:`must_wait` first); -EPERM only when a *write fault* is
+    actually needed on a VMA without VM_WRITE (hmm_do_fault), so an own-owner read-only
+    device-private entry in a read-only VMA is still reported VALID."""
     pfns = []
     moved = False
     for p in pages:
         if w.vma[p] == NO:
-            return HmmResult(w, "-EFAULT", ())
-        if fault and write and not cpu.vma_writable(cfg, w, p):
-            return HmmResult(w, "-EPERM", ())
+            if fault:
+                return HmmResult(w, "-EFAULT", ())
+            pfns.append(None)                   # HMM_PFN_ERROR
+            continue
         kind, f = w.pte[p]
+        if kind == Cpte.MIG:
+            if fault:
+                return HmmResult(w, "-EBUSY", ())
+            pfns.append(None)
+            continue
+        writable_vma = cpu.vma_writable(cfg, w, p)
         if kind in (Cpte.DEV_RO, Cpte.DEV_RW):
             mine = not owner_none and same_owner(cfg, g, owner(cfg, f))
             honour = (fault and write and kind == Cpte.DEV_RO
@@ -55,6 +69,8 @@ def hmm_range_fault(cfg, w: World, g: int, pages, *, fault: bool, write: bool,
             if not fault:
                 pfns.append(None)
                 continue
+            if write and not writable_vma:
+                return HmmResult(w, "-EPERM", ())
             w, n, _ = migrate_to_ram(cfg, w, allocation_frames(cfg, w, w.falloc[f]))
             moved = moved or n > 0
             kind, f = w.pte[p]
@@ -64,11 +80,15 @@ def hmm_range_fault(cfg, w: World, g: int, pages, *, fault: bool, write: bool,
             if not fault:
                 pfns.append(None)
                 continue
+            if write and not writable_vma:
+                return HmmResult(w, "-EPERM", ())
             w, err = cpu.do_anonymous_page(cfg, w, p, p)
             if err:
                 return HmmResult(w, err, ())
             kind, f = w.pte[p]
         if kind == Cpte.RO and fault and write:
+            if not writable_vma:
+                return HmmResult(w, "-EPERM", ())
             w, err = cpu.do_wp_page(cfg, w, 0, p)
             if err:
                 return HmmResult(w, err, ())

@@ -104,11 +104,21 @@ def abort_to_devmem(cfg, w: World, collected) -> World:
 
 
 def finalize_to_devmem(cfg, w: World, collected, dst_frames, alloc: int):
-    """The copy (xe_svm_copy, synchronous), migrate_vma_pages() and migrate_vma_finalize():
-    a collected hole gets its zeroed VRAM page only if the PTE is still none
-    (migrate_vma_insert_page), otherwise it is dropped (MIGRATE cleared: the CPU won the
-    race); a migration entry is switched to a device-private entry (writable iff VM_WRITE)
-    and the system frame freed.  Each device page takes a zdd reference (arefs).
+    """The copy (xe_svm_copy, synchronous), migrate_vma_pages() and migrate_vma_finalize()
+    (mm/migrate_device.c __migrate_device_pages, migrate_vma_insert_page,
+    __migrate_device_finalize):
+
+    * a collected hole gets its zeroed VRAM page only if the PTE is still none
+      (migrate_vma_insert_page), otherwise it is dropped (MIGRATE cleared: the CPU won the
+      race);
+    * a migration entry is switched to a device-private entry (writable iff VM_WRITE) and the
+      system frame freed — unless the VMA is not anonymous: "only support anonymous memory
+      migrating to device private" clears MIGRATE and finalize restores the source.
+    Each device page takes a zdd reference (arefs).
+    Abstraction: the MMU_NOTIFY_MIGRATE range that __migrate_device_pages opens before it
+    inserts into holes (first hole to window end) is not fired here; setup's MIGRATE already
+    zapped the window, so only mappings made in between (other GPUs' binds of uncollected or
+    CPU-filled pages, which stay coherent) and their seqs escape it (docs/fidelity.md, item 17).
     Returns (world, moved pages tuple); unused destination frames stay free.
     """
     moved = []
@@ -117,6 +127,9 @@ def finalize_to_devmem(cfg, w: World, collected, dst_frames, alloc: int):
         dev = Cpte.DEV_RW if vma_writable(cfg, w, p) else Cpte.DEV_RO
         if kind == Cpte.NONE:
             w = take_frame(w, d, 0, alloc)
+        elif kind == Cpte.MIG and not vma_anonymous(cfg, w, p):
+            w = abort_to_devmem(cfg, w, (p,))
+            continue
         elif kind == Cpte.MIG:
             w = take_frame(w, d, w.fver[f], alloc)
             w = w._replace(flock=tset(w.flock, f, False), pte=tset(w.pte, p, (Cpte.RW, f)))
