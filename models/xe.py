@@ -39,7 +39,7 @@ from svmcheck.svm.migrate import (abort_to_devmem, finalize_to_devmem, owners_of
 from svmcheck.svm.mm import owner, vma_writable
 from svmcheck.svm.pagemap import alloc_devmem
 from svmcheck.svm.state import NO, Access, Cpte, Perm, World, tadd
-from svmcheck.svm.topology import Link, link
+from svmcheck.svm.topology import Link, atomic_ok, link
 
 MIGRATE_TRIES_DEVMEM_ONLY = 3     # xe: migrate_try_count = devmem_only ? 3 : 1
 
@@ -101,6 +101,11 @@ class Xe(SvmModel):
                 return False
         return True
 
+    def _atomic_path_ok(self, s: World, me) -> bool:
+        """Every page of the range sits where this GPU's atomics are honoured."""
+        c = self.config
+        return all(atomic_ok(c, me.g, owner(c, s.pte[p][1])) for p in self._pages(me))
+
     # ---- the flow -------------------------------------------------------------------------
     @gpu.label(start=True, args=dict(page=lambda c: c.touched, kind=lambda c: c.kinds))
     def gpu_access(self, s: World, me, page, kind):
@@ -157,7 +162,7 @@ class Xe(SvmModel):
         if owners == {me.g}:
             return me.goto("drm_gpusvm_get_pages", s, outcome="in place", **loc)
         if foreign:
-            usable = all(link(c, me.g, o) == Link.ATOMIC if me.devmem_only
+            usable = all(link(c, me.g, o) == Link.ATOMIC if me.kind == Access.ATOMIC
                          else link(c, me.g, o) != Link.NONE for o in foreign)
             if usable and -1 not in owners and len(foreign) == 1:
                 return me.goto("drm_gpusvm_get_pages", s, outcome="compatible placement", **loc)
@@ -267,7 +272,11 @@ class Xe(SvmModel):
             return self._retry(w, me, err)
         if err:
             return self._retry(w, me, err)
-        if self.placement_checks and me.devmem_only and not self._devmem_ok(w, me):
+        if (self.placement_checks and me.kind == Access.ATOMIC
+                and not self._atomic_path_ok(w, me)):
+            # bounce to system memory first (Matt: "initially … just a bounce to system
+            # memory"); the retry then migrates to our VRAM or maps where atomics work
+            w, _ = gpusvm.range_evict(c, w, me.g, r)
             return self._retry(w, me, "-EFAULT (no atomic path)")
         if (self.pfn_write_check and me.kind >= Access.WRITE
                 and not all(wr for _, wr in me.pfns)):

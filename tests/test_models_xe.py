@@ -27,7 +27,7 @@ def test_sound_xe_holds_at_default_config_with_pinned_count():
     _, res = run("xe")
     assert res.result == "ok", statuses(res)
     assert all(s == "holds" for s in statuses(res).values())
-    assert res.states == 290986
+    assert res.states == 291883
 
 
 def test_sound_xe_holds_with_fork_when_hmm_pfn_write_is_checked():
@@ -75,3 +75,11 @@ def test_retry_bound_restores_fault_progress():
     model, res = run("xe", props=("fault_progress",), pages=1, vma_layout="a", chunk_pages=1,
                      gpu_kinds="a", cpu_writes=0, cpu_reads=False)
     assert res.properties[0].status == "holds"
+
+
+def test_atomics_with_system_atomics_never_use_a_pcie_peer():
+    """With system atomics allowed an atomic fault is not devmem_only, yet it must still not
+    be mapped on a peer's VRAM over a link without atomics (it bounces to system memory)."""
+    _, res = run("xe", props=("atomic_safety", "fault_progress"), sys_atomics=True,
+                 gpu_kinds="a", cpu_writes=0, cpu_reads=False)
+    assert statuses(res) == {"atomic_safety": "holds", "fault_progress": "holds"}

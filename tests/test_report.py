@@ -21,7 +21,7 @@ CE = ROOT / "counterexamples"
 COW = CE / "xe-upstream-cow_isolation-82b2ed7d.json"
 NO_RECHECK = CE / "xe-no-recheck-coherence-48c3faf3.json"
 DEADLOCK = CE / "pt-fence-user-wait-deadlock_free-ebf20a50.json"
-LIVELOCK = CE / "xe-retry-unbounded-fault_progress-3afb6dea.json"
+LIVELOCK = CE / "xe-retry-unbounded-fault_progress-6ee0c159.json"
 ALL = [COW, NO_RECHECK, DEADLOCK, LIVELOCK]
 
 
