@@ -221,7 +221,7 @@ class Kfd(SvmModel):
 
     # base steps that are drm_pagemap's, not KFD's: replaced by svm_migrate_to_ram and
     # svm_range_evict_svm_bo_worker below
-    replaced_steps = ("drm_pagemap_migrate_to_ram", "drm_pagemap_evict_to_ram")
+    removed_steps = ("drm_pagemap_migrate_to_ram", "drm_pagemap_evict_to_ram")
 
     gpu = Flow("gpu{g}", over=dict(g=lambda c: range(c.gpus)),
                locals=dict(page=0, kind=0, rs=0, re=0, got=(), pfns=()))
@@ -235,14 +235,6 @@ class Kfd(SvmModel):
                                    "failed cleanly) under weak fairness; a livelock is a lasso.")
     cpu_fault_progress = completes(cpu_fault, name="cpu_fault_progress",
                                    doc="Every CPU fault on a device page completes.")
-
-    def _declared(self):
-        """The engine offers no way for a subclass to drop an inherited step or label; the
-        drm_pagemap steps of SvmModel named in ``replaced_steps`` are removed here."""
-        declared = super()._declared()
-        for name in self.replaced_steps:
-            declared.pop(name, None)
-        return declared
 
     def init(self):
         w = super().init()

@@ -243,6 +243,7 @@ class Model:
     Config: type = Config
     check_deadlock: bool = True
     skip_properties: tuple = ()     # names of inherited properties a variant does not check
+    removed_steps: tuple = ()       # names of inherited steps or labels a subclass drops
 
     # ---- author hooks --------------------------------------------------------------------
     def init(self):
@@ -309,7 +310,8 @@ class Model:
                     specs[attr] = (spec, None)
                 elif attr in specs and callable(value):
                     specs[attr] = (specs[attr][0], None)  # override without re-decorating
-        return {attr: (spec, getattr(self, attr).__func__) for attr, (spec, _) in specs.items()}
+        return {attr: (spec, getattr(self, attr).__func__) for attr, (spec, _) in specs.items()
+                if attr not in cls.removed_steps}
 
     def _build(self):
         declared = self._declared()
