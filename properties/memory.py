@@ -21,8 +21,12 @@ def memory_safety(m, s):
         if f != NO and not clause(s.fver[f] != FREE, "GPU{g} maps page {p} to frame {f}, "
                                   "which is free", g=i // c.pages, p=i % c.pages, f=f):
             return False
+    users_of = [0] * len(s.arefs)       # one pass over the frames, not one per allocation
+    for f, alloc in enumerate(s.falloc):
+        if alloc != NO and s.fver[f] != FREE:
+            users_of[alloc] += 1
     for alloc, refs in enumerate(s.arefs):
-        users = sum(1 for f in range(len(s.fver)) if s.falloc[f] == alloc and s.fver[f] != FREE)
+        users = users_of[alloc]
         if not clause(refs == users and refs >= 0,
                       "allocation {a} has refcount {r} but {u} device pages use it",
                       a=alloc, r=refs, u=users):
