@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where counterexamples are written (default: counterexamples)")
     c.add_argument("--json", action="store_true", help="print one JSON object")
     c.add_argument("--quiet", action="store_true", help="no progress, no traces")
+    c.add_argument("--shrink", action="store_true",
+                   help="after a violation, re-check smaller configurations (fewer GPUs, "
+                        "pages, accesses...) and report the smallest that still violates")
     c.add_argument("--progress", choices=("text", "json"), default="text",
                    help="progress lines on stderr, once a second: text or JSON (default: text)")
     c.add_argument("--junit", metavar="FILE",
@@ -179,12 +182,38 @@ def cmd_check(args) -> int:
         write(to_networkx(res.exploration), args.graph)
     if args.junit or args.report:
         _write_reports(args, res, model)
+    shrunk = _shrink(args, model, res, path) if args.shrink else {}
     if args.json:
-        print(json.dumps(res.to_json(), indent=1))
+        out = res.to_json()
+        for p in out["properties"]:
+            if p["name"] in shrunk:
+                p["shrunk"] = shrunk[p["name"]]
+        print(json.dumps(out, indent=1))
     else:
         for line in format_result(res, model=model, show_traces=not args.quiet):
             print(line)
+        for name, sh in shrunk.items():
+            change = ", ".join(f"{k} {a!r}->{b!r}" for k, (a, b) in sh["changed"].items())
+            print(f"SHRUNK  {name}: {change or 'no smaller configuration violates'}; "
+                  f"steps={sh['length']} file={sh['counterexample']}")
     return res.exit_code
+
+
+def _shrink(args, model, res, path) -> dict:
+    """Smallest configuration per violated property (svmcheck/shrink.py), saved as a trace."""
+    from .shrink import shrink
+    out = {}
+    for p in res.properties:
+        if p.status != "violated":
+            continue
+        sh = shrink(type(model), model.config, p.name)
+        if sh is None:
+            continue
+        sh.trace.model_path = path
+        saved = sh.trace.save(args.out) if args.out else None
+        out[p.name] = {"config": sh.config, "changed": sh.changed, "tried": sh.tried,
+                       "length": len(sh.trace.steps), "counterexample": saved}
+    return out
 
 
 def _write_reports(args, res, model):

@@ -91,6 +91,23 @@ class SvmConfig(Config):
     def touched(self) -> tuple:
         return tuple(int(c) for c in self.gpu_pages) if self.gpu_pages else tuple(range(self.pages))
 
+    def smaller(self):
+        """Structural reductions for ``svmcheck check --shrink``: one GPU fewer (its access
+        group and links dropped), one page fewer (the layout and touched pages trimmed)."""
+        import dataclasses
+        if self.gpus > 1:
+            groups = self.gpu_kinds.split(",")
+            kinds = ",".join(groups[:-1]) if len(groups) > 1 else self.gpu_kinds
+            links = tuple(row[:-1] for row in self.links[:-1]) if self.links else ()
+            yield dataclasses.replace(self, gpus=self.gpus - 1, gpu_kinds=kinds, links=links)
+        if self.pages > 1:
+            layout = self.vma_layout.rstrip("|")[:-1].rstrip("|")
+            touched = "".join(c for c in self.gpu_pages if int(c) < self.pages - 1)
+            if touched or not self.gpu_pages:
+                yield dataclasses.replace(self, pages=self.pages - 1, vma_layout=layout,
+                                          gpu_pages=touched,
+                                          chunk_pages=min(self.chunk_pages, self.pages - 1))
+
     def validate(self):
         if len(self.vma_of_page) != self.pages:
             raise ConfigError(
