@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one column per actor, one row per step")
     s.add_argument("--html", metavar="OUT",
                    help="write a self-contained HTML page (sequence diagram, changed fields)")
+
+    g = sub.add_parser("graph", help="draw a counterexample's neighbourhood or livelock cycle")
+    g.add_argument("file", help="a counterexample file written by svmcheck check")
+    g.add_argument("--out", required=True, metavar="FILE", help="a .svg, .png or .dot file")
+    g.add_argument("--radius", type=_positive_int, default=1,
+                   help="steps of other successors drawn around the trace (default 1)")
     return p
 
 
@@ -108,7 +114,7 @@ def main(argv=None) -> int:
             raise SvmCheckError("no command given; use one of: list, check, replay, show "
                                 "(see svmcheck --help)")
         return {"list": cmd_list, "check": cmd_check, "replay": cmd_replay,
-                "show": cmd_show}[args.cmd](args)
+                "show": cmd_show, "graph": cmd_graph}[args.cmd](args)
     except SvmCheckError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -286,6 +292,17 @@ def cmd_show(args) -> int:
         print(line)
     print(f"       {'violated' if rp.reproduced else 'no longer violated'}: {rp.message}")
     return 0 if rp.reproduced else 1
+
+
+def cmd_graph(args) -> int:
+    from .report.picture import neighbourhood_dot, render
+    from .trace import confirm, replay
+    t, model = _load_trace_model(args.file)
+    rp = confirm(model, t, replay(model, t))
+    render(neighbourhood_dot(model, t, rp, radius=args.radius), args.out)
+    print(f"wrote {args.out}: {len(t.steps)} trace steps"
+          f"{' with a cycle' if t.lasso_start is not None else ''}, radius {args.radius}")
+    return 0
 
 
 if __name__ == "__main__":
