@@ -65,7 +65,7 @@ from properties.memory import memory_safety, vma_respect
 from svmcheck import Flow, completes, outcome, param, sometimes, sometimes_step, step
 from svmcheck.errors import ConfigError
 from svmcheck.svm import mm as cpu
-from svmcheck.svm.base import CPU_WRITES, EVICTIONS, SvmModel
+from svmcheck.svm.base import EVICTIONS, SvmModel
 from svmcheck.svm.config import SvmConfig
 from svmcheck.svm.hmm import hmm_range_fault, must_wait
 from svmcheck.svm.migrate import (abort_to_devmem, allocation_frames, finalize_to_devmem,
@@ -525,18 +525,10 @@ class Kfd(SvmModel):
         """do_swap_page() device-private branch (mm/memory.c): re-check the PTE, lock the
         device folio (the guard waits while it is locked: the 2026 "sleep until unlocked"
         fix) and call the pgmap's migrate_to_ram — svm_migrate_to_ram() for KFD pages — under
-        mmap_lock (read), so munmap and fork wait for it.  Written out here rather than
-        delegated so that the lock taken is exactly the one svm_migrate_to_ram drops."""
-        c = self.config
-        if not self._active(s, me.mm) or (write and self.left(s, CPU_WRITES) <= 0):
-            return None
-        if not c.cpu_reads and not write:
-            return None
-        kind, f = s.pte[me.mm * c.pages + page]
-        if kind not in _DEV:
-            return None
-        w = s._replace(flock=tset(s.flock, f, True), mmap_readers=s.mmap_readers + 1)
-        return me.next(w, page=page, write=write, held=f)
+        mmap_lock (read), so munmap and fork wait for it.  The body is SvmModel's; it is
+        re-declared only to sit in KFD's own CPU fault flow, so that its ``me.next`` leads to
+        svm_migrate_to_ram."""
+        return SvmModel.do_swap_page(self, s, me, page, write)
 
     def _cpu_mutex_free(self, s, me):
         """prange->migrate_mutex of the faulting page's range is free"""

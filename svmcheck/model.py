@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
-from typing import Any, Callable, Iterable, NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 from .config import Config
 from .errors import ModelDefinitionError, SvmCheckError

@@ -7,11 +7,9 @@ What lives here is core-mm and drm_pagemap behaviour that does not depend on the
 * the CPU fault flow on a device-private page (do_swap_page -> drm_pagemap_migrate_to_ram);
 * ``munmap`` (partial, one page) and ``fork`` (copy_page_range);
 * ``drm_pagemap_evict_to_ram``: TTM evicting a VRAM allocation under memory pressure;
-* ``gpu_start`` / ``gpu_perform``: helpers for the GPU flow's first and last label.
+* ``gpu_perform`` / ``gpu_mapped_for``: the GPU access itself, for the protocol's GPU flow.
 """
 from __future__ import annotations
-
-from typing import Iterable
 
 from ..model import Flow, Model, outcome, step
 from . import mm as cpu
@@ -51,7 +49,6 @@ class SvmModel(Model):
         return w.budget[self.config.gpus + slot]
 
     def describe(self, w: World) -> str:
-        c = self.config
         cpu_txt = " ".join(f"{Cpte(k).name}:{f}" if k else "-" for k, f in w.pte)
         gpu_txt = " ".join(f"{f}/{p}" if f != NO else "-" for f, p in w.gpte)
         return f"cpu[{cpu_txt}] gpu[{gpu_txt}] latest={w.latest}"
@@ -191,12 +188,6 @@ class SvmModel(Model):
         return outcome(w, err) if err else w
 
     # ---- GPU helpers ----------------------------------------------------------------------
-    def gpu_args(self):
-        return dict(page=lambda c: c.touched, kind=lambda c: c.kinds)
-
-    def gpu_wants(self, s: World, g: int, page: int) -> bool:
-        return s.budget[g] > 0
-
     def gpu_perform(self, s: World, g: int, page: int, kind: int) -> World:
         """The GPU access itself, through its PTE: a write or atomic stores a fresh version
         into the mapped frame as the process's latest data; every access spends budget."""
@@ -208,7 +199,3 @@ class SvmModel(Model):
 
     def gpu_mapped_for(self, s: World, g: int, page: int, kind: int) -> bool:
         return gpu_can(s, self.config, g, page, kind)
-
-    def pending(self, s: World) -> Iterable[tuple[str, str]]:
-        return ()
-
