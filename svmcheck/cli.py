@@ -72,7 +72,25 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", required=True, metavar="FILE", help="a .svg, .png or .dot file")
     g.add_argument("--radius", type=_positive_int, default=1,
                    help="steps of other successors drawn around the trace (default 1)")
+    for mod in _command_modules():
+        mod.add_parsers(sub)
     return p
+
+
+# Commands that live in their own modules (one module per concern): each exposes
+# ``add_parsers(sub)`` and ``COMMANDS = {name: handler}``.  Listed here, imported lazily.
+_EXTRA = ("svmcheck.commands.symbolic", "svmcheck.commands.workload",
+          "svmcheck.commands.export")
+
+
+def _command_modules():
+    import importlib
+    import importlib.util
+    mods = []
+    for name in _EXTRA:
+        if importlib.util.find_spec(name) is not None:
+            mods.append(importlib.import_module(name))
+    return mods
 
 
 def _add_model_args(p):
@@ -113,8 +131,11 @@ def main(argv=None) -> int:
         if args.cmd is None:
             raise SvmCheckError("no command given; use one of: list, check, replay, show "
                                 "(see svmcheck --help)")
-        return {"list": cmd_list, "check": cmd_check, "replay": cmd_replay,
-                "show": cmd_show, "graph": cmd_graph}[args.cmd](args)
+        handlers = {"list": cmd_list, "check": cmd_check, "replay": cmd_replay,
+                    "show": cmd_show, "graph": cmd_graph}
+        for mod in _command_modules():
+            handlers.update(mod.COMMANDS)
+        return handlers[args.cmd](args)
     except SvmCheckError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
