@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from . import trace as tr
 from .errors import UnknownPropertyError
-from .explore.bfs import Limits, explore
+from .explore.bfs import Limits, concrete_path, explore
 from .explore.liveness import find_lasso
 
 
@@ -73,7 +73,8 @@ def select(model, names) -> list:
 
 
 def check(model, *, properties=(), limits: Limits | None = None, keep_graph=False,
-          progress=None, save_dir: str | None = "counterexamples", model_path=None) -> CheckResult:
+          progress=None, save_dir: str | None = "counterexamples", model_path=None,
+          canon=None, expand=None) -> CheckResult:
     props = select(model, properties)
     always = [p for p in props if p.kind == "always"]
     some = [p for p in props if p.kind == "sometimes"]
@@ -82,7 +83,7 @@ def check(model, *, properties=(), limits: Limits | None = None, keep_graph=Fals
     deadlock = [p for p in props if p.kind == "deadlock"]
     ex = explore(model, always=always, sometimes=some, step_witnesses=steps,
                  keep_edges=keep_graph or bool(live), check_deadlock=bool(deadlock),
-                 limits=limits, progress=progress)
+                 limits=limits, progress=progress, canon=canon, expand=expand)
     unknown = f"unknown: {ex.stop_reason}" if not ex.complete else None
     results = []
     for p in props:
@@ -112,7 +113,7 @@ def _safety(ex, p, unknown, model_path):
     j = ex.violations.get(p.name)
     if j is None:
         return PropertyResult(p.name, p.kind, "unknown" if unknown else "holds", unknown)
-    t = tr.from_path(ex, j, p, model_path=model_path)
+    t = _trace_to(ex, j, p, model_path)
     t.reason = p.explain(ex.model, ex.states[j]) or f"{p.name} is false in the final state"
     return PropertyResult(p.name, p.kind, "violated", t.reason, t)
 
@@ -121,10 +122,20 @@ def _deadlock(ex, p, unknown, model_path):
     if not ex.deadlocks:
         return PropertyResult(p.name, p.kind, "unknown" if unknown else "holds", unknown)
     j = ex.deadlocks[0]
-    t = tr.from_path(ex, j, p, model_path=model_path)
+    t = _trace_to(ex, j, p, model_path)
     t.reason = tr.deadlock_text(ex.model.busy(ex.states[j]),
                                 tr.wait_cycle(ex.model, ex.states[j][0]))
     return PropertyResult(p.name, p.kind, "violated", t.reason, t)
+
+
+def _trace_to(ex, j, p, model_path):
+    """The shortest trace to state ``j`` as concrete model steps (see bfs.concrete_path)."""
+    if ex.canon is None:
+        return tr.from_path(ex, j, p, model_path=model_path)
+    init, steps = concrete_path(ex, j)
+    return tr.Trace(model=ex.model.name, config=ex.model.config.as_dict(), property=p.name,
+                    kind=p.kind, steps=[tr._step_dict(ex.model, a, o) for a, o in steps],
+                    init=init, model_path=model_path)
 
 
 def _reach(ex, p, unknown):

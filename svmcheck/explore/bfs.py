@@ -46,6 +46,11 @@ class Exploration:
     witnesses: dict = field(default_factory=dict)    # sometimes name -> state index / edge
     deadlocks: list = field(default_factory=list)    # terminal indices with work pending
 
+    canon: object = None                # the canonicaliser explore() ran with, if any
+
+    def state(self, i: int):
+        return self.states[i]
+
     @property
     def depth(self) -> int:
         return max(0, len(self.level_starts) - 1)
@@ -82,8 +87,19 @@ class Exploration:
 
 
 def explore(model, *, always=(), sometimes=(), step_witnesses=(), keep_edges=False,
-            check_deadlock=True, limits: Limits | None = None, progress=None) -> Exploration:
+            check_deadlock=True, limits: Limits | None = None, progress=None,
+            canon=None, expand=None) -> Exploration:
     """Explore ``model`` breadth-first, checking state properties as states are found.
+
+    ``canon(state) -> state``: a canonical representative (symmetry reduction).  Every state
+    is canonicalised before the visited-set lookup and the canonical state is what is stored,
+    expanded and tested; the stored action of a state is then relative to its canonical
+    parent, so traces are rebuilt concretely by :func:`concrete_path` (re-firing every action
+    of the real predecessor and keeping the one whose successor has the same canonical form).
+    ``expand(state, succs) -> succs'``: given a state and its full list of (action, outcome,
+    next) successors, the subset to explore (partial-order reduction).  A state is terminal
+    (and a deadlock candidate) only if its *full* successor list is empty; ``transitions``
+    counts the explored ones.
 
     ``always``/``sometimes``: Property objects evaluated on each new state (a violated
     ``always`` stops being evaluated; its first — hence shallowest — violation is kept).
@@ -98,6 +114,7 @@ def explore(model, *, always=(), sometimes=(), step_witnesses=(), keep_edges=Fal
     outcomes: list = [None]
     outcome_id: dict = {None: 0}
     ex = Exploration(model, states, parent, action, outc, outcomes, [], [0])
+    ex.canon = canon
     if keep_edges:
         ex.edges = (array("i"), array("i"), array("i"), array("i"))
         e_src, e_dst, e_act, e_out = ex.edges
@@ -121,6 +138,8 @@ def explore(model, *, always=(), sometimes=(), step_witnesses=(), keep_edges=Fal
                 live_some = [p for p in live_some if p not in hit]
 
     for st in model.initial_states():
+        if canon is not None:
+            st = canon(st)
         if st in index:
             continue
         j = len(states)
@@ -146,8 +165,15 @@ def explore(model, *, always=(), sometimes=(), step_witnesses=(), keep_edges=Fal
         for i in frontier:
             st = states[i]
             n = 0
-            for a, out, nst in successors(st):
+            succs = successors(st)
+            if expand is not None:
+                succs = list(succs)
+                full = len(succs)
+                succs = expand(st, succs)
+            for a, out, nst in succs:
                 n += 1
+                if canon is not None:
+                    nst = canon(nst)
                 o = outcome_id.get(out)
                 if o is None:
                     o = outcome_id[out] = len(outcomes)
@@ -180,7 +206,7 @@ def explore(model, *, always=(), sometimes=(), step_witnesses=(), keep_edges=Fal
                         live_steps.remove(p)
             ex.transitions += n
             ex.expanded = i + 1
-            if n == 0:
+            if (full if expand is not None else n) == 0:
                 ex.terminal.append(i)
                 if check_deadlock and busy(st):
                     ex.deadlocks.append(i)
@@ -205,6 +231,37 @@ def explore(model, *, always=(), sometimes=(), step_witnesses=(), keep_edges=Fal
     if progress is not None:
         progress(_stats(ex, depth, 0, ex.seconds), final=True)
     return ex
+
+
+def concrete_path(ex, i: int) -> tuple[int, list[tuple[int, str | None]]]:
+    """(position of the concrete initial state in ``model.initial_states()``, [(action id,
+    outcome)]) of a shortest path to state ``i``; with ``canon`` the actions are re-chosen so
+    that every step is a real transition of the model from the real predecessor."""
+    path = ex.path_to(i)
+    canon = getattr(ex, "canon", None)
+    if canon is None:
+        return (ex.inits.index(path[0]),
+                [(ex.action[j], ex.outcomes[ex.outcome[j]]) for j in path[1:]])
+    model = ex.model
+    inits = model.initial_states()
+    want = ex.state(path[0])
+    k = next(k for k, s in enumerate(inits) if canon(s) == want)
+    cur, steps = inits[k], []
+    for j in path[1:]:
+        want = ex.state(j)
+        hint = ex.action[j]
+        best = None
+        for a, out, nst in model.successors(cur):
+            if canon(nst) == want:
+                best = (a.id, out, nst)
+                if a.id == hint:
+                    break
+        if best is None:
+            raise AssertionError(f"canon: no concrete successor matches state {j}; the "
+                                 f"canonical form is not invariant under the model's steps")
+        steps.append(best[:2])
+        cur = best[2]
+    return k, steps
 
 
 def _has_successor(model, st) -> bool:
