@@ -46,9 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where counterexamples are written (default: counterexamples)")
     c.add_argument("--json", action="store_true", help="print one JSON object")
     c.add_argument("--quiet", action="store_true", help="no progress, no traces")
-    c.add_argument("--shrink", action="store_true",
+    c.add_argument("--shrink", action=argparse.BooleanOptionalAction, default=None,
                    help="after a violation, re-check smaller configurations (fewer GPUs, "
-                        "pages, accesses...) and report the smallest that still violates")
+                        "pages, accesses...) and report the smallest that still violates "
+                        "(default: only when cheap, a complete run of at most 20000 states, "
+                        "within 10 s)")
     c.add_argument("--progress", choices=("text", "json"), default="text",
                    help="progress lines on stderr, once a second: text or JSON (default: text)")
     c.add_argument("--junit", metavar="FILE",
@@ -209,7 +211,7 @@ def cmd_check(args) -> int:
         write(to_networkx(res.exploration), args.graph)
     if args.junit or args.report:
         _write_reports(args, res, model)
-    shrunk = _shrink(args, model, res, path) if args.shrink else {}
+    shrunk = _shrink(args, model, res, path)
     if args.json:
         out = res.to_json()
         for p in out["properties"]:
@@ -222,24 +224,42 @@ def cmd_check(args) -> int:
         for name, sh in shrunk.items():
             change = ", ".join(f"{k} {a!r}->{b!r}" for k, (a, b) in sh["changed"].items())
             print(f"SHRUNK  {name}: {change or 'no smaller configuration violates'}; "
-                  f"steps={sh['length']} file={sh['counterexample']}")
+                  f"steps={sh['length']} file={sh['counterexample']}"
+                  + (f" ({sh['stopped']}; --shrink searches on)" if sh["stopped"] else ""))
     return res.exit_code
 
 
 def _shrink(args, model, res, path) -> dict:
-    """Smallest configuration per violated property (svmcheck/shrink.py), saved as a trace."""
-    from .shrink import shrink
+    """Smallest configuration per violated property (svmcheck/shrink.py), saved as a trace.
+
+    ``--shrink``: always, each candidate bounded as shrink() does; ``--no-shrink``: never;
+    neither: only when cheap, bounded by CHEAP_STATES and a shared AUTO_BUDGET, and only a
+    configuration that did get smaller is reported."""
+    import time
+
+    from .explore.bfs import Limits
+    from .shrink import AUTO_BUDGET, CHEAP_STATES, cheap, shrink
+    auto = args.shrink is None
+    if args.shrink is False or auto and not cheap(res):
+        return {}
+    deadline = time.monotonic() + AUTO_BUDGET
     out = {}
     for p in res.properties:
         if p.status != "violated":
             continue
-        sh = shrink(type(model), model.config, p.name)
-        if sh is None:
+        if auto:
+            sh = shrink(type(model), model.config, p.name, trace=p.trace,
+                        limits=Limits(max_states=CHEAP_STATES),
+                        budget=max(deadline - time.monotonic(), 0))
+        else:
+            sh = shrink(type(model), model.config, p.name, trace=p.trace)
+        if sh is None or auto and not sh.changed:
             continue
         sh.trace.model_path = path
         saved = sh.trace.save(args.out) if args.out else None
         out[p.name] = {"config": sh.config, "changed": sh.changed, "tried": sh.tried,
-                       "length": len(sh.trace.steps), "counterexample": saved}
+                       "stopped": sh.stopped, "length": len(sh.trace.steps),
+                       "counterexample": saved}
     return out
 
 

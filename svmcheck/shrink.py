@@ -7,14 +7,23 @@ whenever the *same property* is still violated, until no single step down still 
 Each candidate is a full BFS at that size, bounded by ``limits``; a candidate that hits a
 limit is not taken (an unknown is not a violation).  The result is the smallest configuration
 found and its shortest trace, which is itself a normal, replayable counterexample.
+
+``svmcheck check`` shrinks by default only when it is *cheap* (:func:`cheap`): the violating
+run was complete and explored at most ``CHEAP_STATES`` states, so every smaller candidate is
+a sub-second BFS; the whole search then also has a wall-clock ``budget`` of ``AUTO_BUDGET``
+seconds, after which the best configuration found so far is reported.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, fields
 
 from .check import check
 from .errors import ConfigError
 from .explore.bfs import Limits
+
+CHEAP_STATES = 20_000     # a run this small shrinks by default (check --no-shrink: never)
+AUTO_BUDGET = 10.0        # seconds the default shrink may take in all, best-so-far after
 
 
 @dataclass
@@ -24,6 +33,13 @@ class Shrunk:
     changed: dict          # parameter -> (default, shrunk value)
     trace: object          # its shortest Trace
     tried: int             # candidate configurations explored
+    stopped: str | None = None   # why the search ended early (the budget), else None
+
+
+def cheap(res) -> bool:
+    """Whether a check result is small enough to shrink by default: complete, and at most
+    ``CHEAP_STATES`` states (a candidate is smaller, so each re-check is as cheap)."""
+    return res.stop_reason is None and res.states <= CHEAP_STATES
 
 
 def _candidates(cfg):
@@ -51,10 +67,16 @@ def _steps_down(cfg):
 
 
 def shrink(model_cls, config, prop: str, *, limits: Limits | None = None,
-           max_candidates: int = 40) -> Shrunk | None:
+           max_candidates: int = 40, budget: float | None = None,
+           trace=None) -> Shrunk | None:
     """The smallest configuration (by greedy single-parameter descent) whose check still
-    violates ``prop``; None if even the given configuration does not."""
+    violates ``prop``; None if even the given configuration does not.
+
+    ``trace``: the violation already found at ``config`` (saves re-checking it).
+    ``budget``: wall-clock seconds for the smaller candidates; when spent, the best so far is
+    returned with ``stopped`` saying so."""
     limits = limits or Limits(max_states=200_000, time_limit=20)
+    deadline = None
 
     def violated(cfg):
         try:
@@ -62,18 +84,28 @@ def shrink(model_cls, config, prop: str, *, limits: Limits | None = None,
             model = model_cls(cfg)
         except ConfigError:
             return None
-        res = check(model, properties=(prop,), limits=limits, save_dir=None)
+        lim = limits
+        if deadline is not None:
+            left = max(deadline - time.monotonic(), 0.01)
+            lim = Limits(limits.max_states, limits.max_depth,
+                         min(limits.time_limit or left, left))
+        res = check(model, properties=(prop,), limits=lim, save_dir=None)
         (p,) = res.properties
         return p.trace if p.status == "violated" else None
 
-    best = violated(config)
+    best = trace if trace is not None else violated(config)
     if best is None:
         return None
-    cur, tried = config, 1
+    if budget is not None:       # the budget is for the smaller candidates only
+        deadline = time.monotonic() + budget
+    cur, tried, stopped = config, 1, None
     improved = True
-    while improved and tried < max_candidates:
+    while improved and tried < max_candidates and stopped is None:
         improved = False
         for cand in _candidates(cur):
+            if deadline is not None and time.monotonic() >= deadline:
+                stopped = f"time budget {budget:g}s spent"
+                break
             if tried >= max_candidates:
                 break
             tried += 1
@@ -81,9 +113,11 @@ def shrink(model_cls, config, prop: str, *, limits: Limits | None = None,
             if t is not None:
                 cur, best, improved = cand, t, True
                 break
+    if stopped is None and deadline is not None and time.monotonic() >= deadline:
+        stopped = f"time budget {budget:g}s spent"   # the last candidate ran out of time
     base, now = config.as_dict(), cur.as_dict()
     changed = {k: (base[k], now[k]) for k in now if base[k] != now[k]}
-    return Shrunk(prop, now, changed, best, tried)
+    return Shrunk(prop, now, changed, best, tried, stopped)
 
 
 def _replace(cfg, name, value):

@@ -1,6 +1,8 @@
 """Smallest counterexample search (svmcheck/shrink.py, check --shrink)."""
 import json
 
+from conftest import prop, zoo_path
+
 from svmcheck.cli import main
 from svmcheck.registry import resolve
 from svmcheck.shrink import shrink
@@ -31,3 +33,37 @@ def test_check_shrink_reports_and_saves_a_replayable_smaller_trace(tmp_path, cap
     t = load(sh["counterexample"])
     assert t.config == sh["config"]
     assert main(["replay", sh["counterexample"]]) == 0
+
+
+def test_check_shrinks_by_default_when_cheap(run, tmp_path):
+    r = run("check", zoo_path("bits.py"), "--set", "bits=6", "--set", "limit=4", "--json",
+            "--out", tmp_path)
+    assert r.rc == 1
+    sh = prop(r.json, "below_limit")["shrunk"]
+    assert sh["changed"] == {"bits": [6, 1], "limit": [4, 1]} and sh["stopped"] is None
+    assert sh["length"] == 1 and run("replay", sh["counterexample"]).rc == 0
+
+
+def test_no_shrink_and_runs_that_are_not_cheap_do_not_shrink(run, tmp_path):
+    r = run("check", zoo_path("bits.py"), "--set", "bits=6", "--set", "limit=4", "--json",
+            "--no-shrink", "--out", tmp_path)
+    assert r.rc == 1 and "shrunk" not in prop(r.json, "below_limit")
+    # incomplete (a limit stopped it): the full space is unknown, so shrinking is not cheap
+    r = run("check", zoo_path("bits.py"), "--set", "bits=20", "--set", "limit=2",
+            "--max-states", "2000", "--json", "--out", tmp_path)
+    assert r.rc == 1 and "shrunk" not in prop(r.json, "below_limit")
+
+
+def test_default_shrink_reports_nothing_when_nothing_smaller_violates(run, tmp_path):
+    r = run("check", zoo_path("counter.py"), "--out", tmp_path, "--quiet")
+    assert r.rc == 1 and "SHRUNK" not in r.out      # one thread cannot lose an update
+    r = run("check", zoo_path("counter.py"), "--out", tmp_path, "--quiet", "--shrink")
+    assert "SHRUNK  no_lost_update: no smaller configuration violates" in r.out
+
+
+def test_a_spent_budget_returns_the_best_so_far():
+    cls, _ = resolve(zoo_path("bits.py"))
+    cfg = cls.Config.build({"bits": 6, "limit": 4})
+    r = shrink(cls, cfg, "below_limit", budget=0)
+    assert r.stopped == "time budget 0s spent" and r.changed == {} and r.tried == 1
+    assert len(r.trace.steps) == 4
