@@ -11,6 +11,7 @@ import networkx as nx
 import pytest
 
 from conftest import ZOO, prop, zoo_path
+from test_errors_doc import documented
 
 LARGE = ("bits.py", "--set", "bits=20")        # 2**20 states: only a limit ends it quickly
 
@@ -293,7 +294,7 @@ def test_replay_invalid_file(run, saved, defect, cmd):
     INVALID[defect](f)
     r = run(cmd, f)
     r.assert_one_line_error()
-    assert r.out == ""
+    assert r.out == "" and documented(r.err.strip()[len("error: "):]), r.err
 
 
 def test_replay_missing_file(run, tmp_path):
@@ -403,6 +404,8 @@ def test_bad_input_in_process(run, bad_argv, case):
     r = run(*bad_argv(case))
     r.assert_one_line_error()
     assert r.out == ""
+    # the message printed is one docs/errors.md explains (tests/test_errors_doc.py)
+    assert documented(r.err.strip()[len("error: "):]), r.err
 
 
 @pytest.mark.parametrize("case", ["no command", "unknown model", "wrong type", "import fails",
