@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import operator
 from typing import Any, Iterable, NamedTuple
 
 from .config import Config
@@ -158,38 +159,53 @@ class Action:
 class Proc:
     """Static description of one process (an instance of a flow)."""
     __slots__ = ("index", "flow", "actor", "params", "local_names", "local_index", "idle",
-                 "labels", "label_index", "by_label", "actor_id", "start_labels")
+                 "labels", "label_index", "by_label", "actor_id", "start_labels", "me_cls",
+                 "fast")
 
 
-class Me:
-    """The running process as its label code sees it: params and locals as attributes."""
-    __slots__ = ("_p", "_t")
+class Me(tuple):
+    """The running process as its label code sees it: params and locals as attributes.
 
-    def __init__(self, proc: Proc, t: tuple):
-        self._p = proc
-        self._t = t
+    ``Me(proc, t)`` is the process tuple ``t`` itself, typed with a class made for ``proc``
+    whose params are class attributes and whose locals are C-level item getters: the label
+    code's ``me.page`` costs a tuple index, not a Python ``__getattr__`` call.
+    """
+    __slots__ = ()
+
+    def __new__(cls, proc: Proc, t: tuple):
+        return tuple.__new__(proc.me_cls, t)
+
+    @staticmethod
+    def make_class(proc: Proc) -> type:
+        ns = {"__slots__": (), "_p": proc}
+        for n, i in proc.local_index.items():
+            if n not in Me.__dict__:
+                ns[n] = property(operator.itemgetter(i))
+        for n, v in proc.params.items():
+            if n not in Me.__dict__:
+                ns[n] = v
+        return type(f"Me[{proc.actor}]", (Me,), ns)
 
     def __getattr__(self, name):
         p = self._p
-        if name in p.params:
-            return p.params[name]
-        i = p.local_index.get(name)
-        if i is None:
-            raise AttributeError(
-                f"flow {p.flow.name} has no parameter or local '{name}'; "
-                f"declare it in Flow(locals=...): {', '.join(p.local_names) or '(none)'}")
-        return self._t[i]
+        raise AttributeError(
+            f"flow {p.flow.name} has no parameter or local '{name}'; "
+            f"declare it in Flow(locals=...): {', '.join(p.local_names) or '(none)'}")
+
+    @property
+    def _t(self) -> tuple:
+        return tuple(self)
 
     @property
     def label(self) -> str:
-        return self._p.labels[self._t[0]] if self._t[0] else "idle"
+        return self._p.labels[self[0]] if self[0] else "idle"
 
     @property
     def actor(self) -> str:
         return self._p.actor
 
     def _with(self, label_idx, updates):
-        t = list(self._t)
+        t = list(self)
         t[0] = label_idx
         li = self._p.local_index
         for k, v in updates.items():
@@ -212,7 +228,7 @@ class Me:
 
     def next(self, world, outcome: str | None = None, **locals) -> Result:
         """Continue at the label declared after this one."""
-        idx = self._t[0] + 1
+        idx = self[0] + 1
         if idx >= len(self._p.labels):
             raise ModelDefinitionError(
                 f"label '{self.label}' is the last of flow {self._p.flow.name}; "
@@ -221,7 +237,7 @@ class Me:
 
     def stay(self, world, outcome: str | None = None, **locals) -> Result:
         """Run this label again (a spin or a retry in place)."""
-        return Result(world, self._with(self._t[0], locals), outcome)
+        return Result(world, self._with(self[0], locals), outcome)
 
     def done(self, world, outcome: str | None = None) -> Result:
         """End the run: the process is idle again with its locals reset."""
@@ -339,6 +355,7 @@ class Model:
         for fname, labels in flows.items():
             self._add_flow(labels[0][1].flow, labels)
         self.properties = self.declared_properties()
+        self._static_fast = [(a, a.fn, a.args, a.guards) for a in self.steps_static]
 
     def actor_id(self, actor: str) -> int:
         i = self._actor_id.get(actor)
@@ -426,6 +443,12 @@ class Model:
                         p.by_label[0].append(act)
                         if idx not in p.start_labels:
                             p.start_labels.append(idx)
+            p.me_cls = Me.make_class(p)
+            # per label: (action, effect, args, guards, the Me of an idle process starting
+            # there) -- what successors() needs without an attribute lookup per attempt
+            p.fast = [[(a, a.fn, a.args, a.guards,
+                        tuple.__new__(p.me_cls, (a.label,) + p.idle[1:]) if i == 0 else None)
+                       for a in acts] for i, acts in enumerate(p.by_label)]
             self.procs.append(p)
 
     # ---- the transition relation ---------------------------------------------------------
@@ -457,30 +480,59 @@ class Model:
             raise ModelDefinitionError(f"model {self.name}: init() returned no state")
         return out
 
-    def successors(self, state):
-        """Yield (action, outcome, next_state) for every enabled transition, in a fixed order."""
+    def successors(self, state) -> list:
+        """(action, outcome, next_state) for every enabled transition, in a fixed order.
+
+        The explorer's inner loop: guards and effects are called inline (one Python frame per
+        attempt: the model's own) and a crash anywhere is reported against the action that
+        was running."""
         world, procs = state
-        for a in self.steps_static:
-            r = self._fire_step(a, world)
-            if r is not None:
-                yield a, r[1], (r[0], procs)
-        for attr, spec, fn in self.steps_dynamic:
-            for a in self._dynamic_actions(attr, spec, fn, world):
-                r = self._fire_step(a, world)
-                if r is not None:
-                    yield a, r[1], (r[0], procs)
-        for p in self.procs:
-            t = procs[p.index]
-            acts = p.by_label[t[0]]
-            if not acts:
-                continue
-            me = Me(p, t) if t[0] else None
-            for a in acts:
-                # an idle process starting a run is *at* the start label it takes
-                r = self._fire_label(a, world, me or Me(p, (a.label,) + t[1:]))
-                if r is not None:
-                    nprocs = procs[:p.index] + (r.proc,) + procs[p.index + 1:]
-                    yield a, r.outcome, (r.world, nprocs)
+        out = []
+        append = out.append
+        a = None
+        try:
+            for a, fn, args, guards in self._static_fast:
+                for g in guards:
+                    if not g(self, world, *args):
+                        break
+                else:
+                    r = fn(self, world, *args)
+                    if r is not None:
+                        if type(r) is Result:
+                            append((a, r.outcome, (r.world, procs)))
+                        else:
+                            append((a, None, (r, procs)))
+            for attr, spec, fn in self.steps_dynamic:
+                for a in self._dynamic_actions(attr, spec, fn, world):
+                    r = self._fire_step(a, world)
+                    if r is not None:
+                        append((a, r[1], (r[0], procs)))
+            for p in self.procs:
+                i = p.index
+                t = procs[i]
+                acts = p.fast[t[0]]
+                if not acts:
+                    continue
+                me = tuple.__new__(p.me_cls, t) if t[0] else None
+                idle = me is None and t == p.idle
+                for a, fn, args, guards, start_me in acts:
+                    # an idle process starting a run is *at* the start label it takes
+                    m = me or (start_me if idle else Me(p, (a.label,) + t[1:]))
+                    for g in guards:
+                        if not g(self, world, m, *args):
+                            break
+                    else:
+                        r = fn(self, world, m, *args)
+                        if r is not None:
+                            if type(r) is not Result or r.proc is None:
+                                self._fire_label(a, world, m)   # raises the author's error
+                            append((a, r.outcome,
+                                    (r.world, procs[:i] + (r.proc,) + procs[i + 1:])))
+        except SvmCheckError:
+            raise
+        except Exception as e:
+            raise _step_failed(self, a, e) from e
+        return out
 
     def _dynamic_actions(self, attr, spec, fn, world):
         for d in spec.args(self, world):

@@ -118,24 +118,8 @@ def explore(model, *, always=(), sometimes=(), step_witnesses=(), keep_edges=Fal
     if keep_edges:
         ex.edges = (array("i"), array("i"), array("i"), array("i"))
         e_src, e_dst, e_act, e_out = ex.edges
-    live_always = [p for p in always]
-    live_some = [p for p in sometimes]
+    check_new = _property_checker(ex, always, sometimes)
     live_steps = list(step_witnesses)
-
-    def check_new(j, st):
-        nonlocal live_always, live_some
-        if live_always:
-            bad = [p for p in live_always if not p.test(model, st)]
-            if bad:
-                for p in bad:
-                    ex.violations[p.name] = j
-                live_always = [p for p in live_always if p not in bad]
-        if live_some:
-            hit = [p for p in live_some if p.test(model, st)]
-            if hit:
-                for p in hit:
-                    ex.witnesses[p.name] = j
-                live_some = [p for p in live_some if p not in hit]
 
     for st in model.initial_states():
         if canon is not None:
@@ -149,52 +133,55 @@ def explore(model, *, always=(), sometimes=(), step_witnesses=(), keep_edges=Fal
         action.append(-1)
         outc.append(0)
         ex.inits.append(j)
-        check_new(j, st)
+        if check_new is not None:
+            check_new(j, st)
 
-    frontier = list(range(len(states)))
+    # the hot loop: locals only, one dict lookup per transition, arrays appended in place
+    lo, hi = 0, len(states)          # the frontier is always a contiguous run of indices
     depth = 0
     next_report = t0 + 1.0
     successors = model.successors
     busy = model.busy
-    while frontier:
+    index_get = index.get
+    states_append, parent_append = states.append, parent.append
+    action_append, outc_append = action.append, outc.append
+    transitions = 0
+    max_states = limits.max_states if limits.max_states is not None else -1
+    time_limit = limits.time_limit
+    while lo < hi:
         if limits.max_depth is not None and depth >= limits.max_depth:
-            if any(_has_successor(model, states[i]) for i in frontier):
+            if any(_has_successor(model, states[i]) for i in range(lo, hi)):
                 ex.complete, ex.stop_reason = False, f"max-depth {limits.max_depth} reached"
             break
-        nxt_frontier = []
-        for i in frontier:
+        for i in range(lo, hi):
             st = states[i]
-            n = 0
             succs = successors(st)
-            if expand is not None:
-                succs = list(succs)
-                full = len(succs)
+            full = len(succs)
+            if expand is not None and full:
                 succs = expand(st, succs)
+            transitions += len(succs)
             for a, out, nst in succs:
-                n += 1
                 if canon is not None:
                     nst = canon(nst)
-                o = outcome_id.get(out)
-                if o is None:
-                    o = outcome_id[out] = len(outcomes)
-                    outcomes.append(out)
+                if out is None:
+                    o = 0
+                else:
+                    o = outcome_id.get(out)
+                    if o is None:
+                        o = outcome_id[out] = len(outcomes)
+                        outcomes.append(out)
                 try:
-                    j = index.get(nst)     # hashing happens here, before any insert
+                    j = index_get(nst)     # hashing happens here, before any insert
                 except TypeError as e:
-                    from ..errors import StateError
-                    raise StateError(
-                        f"step {a.actor} {a.format()} of model {model.name} produced an "
-                        f"unhashable state ({e}); use tuples and NamedTuples, not lists, "
-                        f"dicts or sets") from None
+                    raise _unhashable(model, a, e) from None
                 if j is None:
-                    j = len(states)
-                    index[nst] = j
-                    states.append(nst)
-                    parent.append(i)
-                    action.append(a.id)
-                    outc.append(o)
-                    nxt_frontier.append(j)
-                    check_new(j, nst)
+                    j = index[nst] = len(states)
+                    states_append(nst)
+                    parent_append(i)
+                    action_append(a.id)
+                    outc_append(o)
+                    if check_new is not None:
+                        check_new(j, nst)
                 if keep_edges:
                     e_src.append(i)
                     e_dst.append(j)
@@ -204,29 +191,31 @@ def explore(model, *, always=(), sometimes=(), step_witnesses=(), keep_edges=Fal
                     for p in [p for p in live_steps if _step_matches(p, a, out)]:
                         ex.witnesses[p.name] = (i, a.id, o)
                         live_steps.remove(p)
-            ex.transitions += n
-            ex.expanded = i + 1
-            if (full if expand is not None else n) == 0:
+            if not full:
                 ex.terminal.append(i)
                 if check_deadlock and busy(st):
                     ex.deadlocks.append(i)
-            if limits.max_states is not None and len(states) >= limits.max_states:
+            if len(states) >= max_states >= 0:
                 ex.complete, ex.stop_reason = False, f"max-states {limits.max_states} reached"
-                break
             now = time.perf_counter()
-            if limits.time_limit is not None and now - t0 >= limits.time_limit:
-                ex.complete, ex.stop_reason = False, f"time-limit {limits.time_limit}s reached"
+            if time_limit is not None and now - t0 >= time_limit:
+                ex.complete, ex.stop_reason = False, f"time-limit {time_limit}s reached"
+            if not ex.complete:
+                ex.expanded, ex.transitions = i + 1, transitions
                 break
             if now >= next_report:
                 if progress is not None:
-                    progress(_stats(ex, depth, len(nxt_frontier) + len(frontier), now - t0), final=False)
+                    ex.expanded, ex.transitions = i + 1, transitions
+                    progress(_stats(ex, depth, len(states) - i - 1, now - t0), final=False)
                 next_report = now + 1.0
+        else:
+            ex.expanded, ex.transitions = hi, transitions
         if not ex.complete:
             break
-        frontier = nxt_frontier
-        if frontier:
+        lo, hi = hi, len(states)
+        if lo < hi:
             depth += 1
-            ex.level_starts.append(frontier[0])
+            ex.level_starts.append(lo)
     ex.seconds = time.perf_counter() - t0
     if progress is not None:
         progress(_stats(ex, depth, 0, ex.seconds), final=True)
@@ -262,6 +251,41 @@ def concrete_path(ex, i: int) -> tuple[int, list[tuple[int, str | None]]]:
         steps.append(best[:2])
         cur = best[2]
     return k, steps
+
+
+def _property_checker(ex, always, sometimes):
+    """check_new(j, state): test the still-undecided state properties on a new state (a
+    violated ``always`` or a reached ``sometimes`` is decided and stops being tested); None
+    when there is nothing to test."""
+    model = ex.model
+    live_always, live_some = list(always), list(sometimes)
+    if not live_always and not live_some:
+        return None
+
+    def check_new(j, st):
+        nonlocal live_always, live_some
+        decided = False
+        for p in live_always:
+            if not p.test(model, st):
+                ex.violations[p.name] = j
+                decided = True
+        if decided:
+            live_always = [q for q in live_always if q.name not in ex.violations]
+        decided = False
+        for p in live_some:
+            if p.test(model, st):
+                ex.witnesses[p.name] = j
+                decided = True
+        if decided:
+            live_some = [q for q in live_some if q.name not in ex.witnesses]
+    return check_new
+
+
+def _unhashable(model, a, e):
+    from ..errors import StateError
+    return StateError(
+        f"step {a.actor} {a.format()} of model {model.name} produced an unhashable state "
+        f"({e}); use tuples and NamedTuples, not lists, dicts or sets")
 
 
 def _has_successor(model, st) -> bool:
