@@ -137,9 +137,16 @@ class Xe(SvmModel):
                 and all(self.gpu_mapped_for(w, me.g, p, me.kind) for p in range(r.start, r.end))):
             return self._replay(w, me, "valid fault")
         in_vram = r.devmem and self._devmem_ok(w, me, range(r.start, r.end))
-        if r.migrate_devmem and me.tries > 0 and not in_vram:
+        if r.migrate_devmem and me.tries > 0 and not in_vram and self._migrate_wanted(me):
             return self._placement_scan(w, me, r)
         return me.goto("drm_gpusvm_get_pages", w, rs=r.start, re=r.end)
+
+    def _migrate_wanted(self, me) -> bool:
+        """Policy hook (svmcheck/workload/policy.py): migrate on fault unless the workload maps
+        pages where they are (fault=remote, preferred location RAM, a page pinned by
+        thrashing mitigation); an atomic fault that needs VRAM migrates regardless."""
+        c = self.config
+        return me.devmem_only or (c.migrate_on_fault and me.page not in c.remote_pages)
 
     def _lookup_range(self, w: World, me):
         """drm_gpusvm_range_find_or_insert() proper: vma_lookup, then an existing range or a

@@ -31,6 +31,14 @@ class SvmConfig(Config):
                            min=0, max=2)
     contention: bool = param(False, "migrate_vma may fail to collect a page (trylock "
                                     "failure, GUP pin, extra reference)")
+    # workload-runner policy hooks (svmcheck/workload/policy.py); the defaults are the
+    # checker's model and change nothing in it
+    chunk_sizes: tuple = param((), "more range chunk sizes in pages, tried between "
+                                   "chunk_pages and 1 (Xe's fit: 2M, 64K, 4K)")
+    migrate_on_fault: bool = param(True, "a GPU fault migrates to its VRAM (off: it maps the "
+                                         "pages where they are, except for device-only atomics)")
+    remote_pages: tuple = param((), "pages a GPU fault never migrates, mapped where they are "
+                                    "(preferred location RAM, pinned by thrashing mitigation)")
     hmm_req_write_faults_devpriv: bool = param(
         False, "hmm_range_fault faults a read-only own device-private entry on REQ_WRITE "
                "(today's mm/hmm.c does not)")

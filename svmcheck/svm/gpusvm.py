@@ -34,11 +34,12 @@ def update_range(w: World, g: int, old: Range, **changes) -> tuple[World, Range]
 
 
 def chunk_window(cfg, w: World, g: int, page: int, *, clip: bool = True):
-    """drm_gpusvm_range_chunk_size(): the largest chunk (cfg.chunk_pages, then 1 page) whose
+    """drm_gpusvm_range_chunk_size(): the largest chunk (cfg.chunk_pages, cfg.chunk_sizes,
+    then 1 page; Xe's fault_chunk_sizes are 2M, 64K, 4K) whose
     aligned window lies inside the CPU VMA and overlaps no existing range.  With
     ``clip=False`` the VMA bound is not applied (seed 000's unclipped window)."""
     vs, ve = cpu.vma_bounds(w, page)
-    for size in sorted({cfg.chunk_pages, 1}, reverse=True):
+    for size in sorted({cfg.chunk_pages, 1, *cfg.chunk_sizes}, reverse=True):
         s = page - page % size
         e = min(s + size, cfg.pages)
         if clip and (s < vs or e > ve):
