@@ -114,8 +114,8 @@ class _Acts:
 
 
 class _Shard:
-    __slots__ = ("index", "base", "pages", "layout", "remote", "model", "acts", "state",
-                 "fired", "outs", "res")
+    __slots__ = ("index", "base", "pages", "chunks", "layout", "remote", "model", "acts",
+                 "state", "fired", "outs", "res")
 
     def owner(self, f: int) -> int:
         c = self.model.config
@@ -229,15 +229,29 @@ class _Runner:
             yield ev["addr"] // self.ps, (ev["addr"] + ev["size"] - 1) // self.ps
 
     def _block_sizes(self) -> dict:
-        """Pages of each block's world: up to one page past the last page any VMA or event
-        uses in it (so a chunk window never ends at the world's edge), at most a block."""
-        need: dict[int, int] = {}
+        """The first and last page any VMA or event uses in each block (block-relative)."""
+        need: dict[int, tuple] = {}
         for ev in self.wl.events:
             for lo, hi in self._spans(ev):
                 for b in range(lo // self.B, hi // self.B + 1):
+                    first = max(lo, b * self.B) - b * self.B
                     last = min(hi, (b + 1) * self.B - 1) - b * self.B
-                    need[b] = max(need.get(b, 0), min(self.B, last + 2))
+                    old = need.get(b, (first, last))
+                    need[b] = (min(old[0], first), max(old[1], last))
         return need
+
+    def _extent(self, gp: int) -> tuple[int, int, tuple]:
+        """(first page, pages, chunk sizes) of the world of ``gp``'s block.  A chunk lies in
+        one VMA, so only chunks no longer than the span the block uses can ever fit: the
+        world keeps just those, starts at the span aligned to the largest of them (every
+        window keeps its alignment) and ends one page past it (a window is never cut short
+        by the world's edge).  A small workload gets a small world that replays in the
+        checker's bounds."""
+        b = gp // self.B
+        lo, hi = self.need.get(b, (gp - b * self.B,) * 2)
+        chunks = tuple(c for c in self.chunks if c <= hi - lo + 1)
+        off = lo - lo % chunks[0]
+        return b * self.B + off, min(self.B, hi + 2) - off, chunks
 
     def _count(self, ev) -> int:
         e = ev.get("e")
@@ -249,7 +263,7 @@ class _Runner:
             return ev["count"] * ((size - 1) // self.ps + 1)
         return 0
 
-    def _config(self, pages: int, layout: str, remote: tuple):
+    def _config(self, pages: int, layout: str, chunks: tuple, remote: tuple):
         cls = self.cls.Config
         names = {f.name for f in dataclasses.fields(cls)}
         want = dict(
@@ -258,8 +272,7 @@ class _Runner:
             links=self.links, sys_atomics=self.sys_atomics, gpu_accesses=BIG,
             gpu_kinds="rwa", gpu_pages="", cpu_writes=BIG, cpu_reads=True, munmaps=BIG,
             forks=1 if self.fork_used else 0, evictions=BIG, contention=False,
-            chunk_pages=self.chunks[0], chunk_sizes=self.chunks[1:-1],
-            granularity=self.chunks[0], migrate_on_fault=self.pol.fault == "migrate",
+            chunk_pages=chunks[0], chunk_sizes=chunks[1:-1], granularity=chunks[0], migrate_on_fault=self.pol.fault == "migrate",
             remote_pages=remote)
         cfg = cls(**{k: v for k, v in want.items() if k in names})
         cfg.validate()
@@ -291,11 +304,11 @@ class _Runner:
         if sh is not None:
             return sh
         sh = _Shard()
-        sh.index, sh.base = len(self.shard_list), b * self.B
-        sh.pages = self.need.get(b, min(self.B, gp - sh.base + 2))
+        sh.index = len(self.shard_list)
+        sh.base, sh.pages, sh.chunks = self._extent(gp)
         sh.layout = self._layout(sh.base, sh.pages)
         sh.remote = ()
-        sh.model, sh.acts = self._model(self._config(sh.pages, sh.layout, ()))
+        sh.model, sh.acts = self._model(self._config(sh.pages, sh.layout, sh.chunks, ()))
         sh.state = sh.model.initial_states()[0]
         sh.fired, sh.outs = [], []
         sh.res = [0] * self.G
@@ -313,7 +326,8 @@ class _Runner:
         if tuple(sorted(remote)) == sh.remote:
             return
         sh.remote = tuple(sorted(remote))
-        sh.model, sh.acts = self._model(self._config(sh.pages, sh.layout, sh.remote))
+        sh.model, sh.acts = self._model(self._config(sh.pages, sh.layout, sh.chunks,
+                                                     sh.remote))
 
     # ---- firing and observing ---------------------------------------------------------------
     def _fire(self, sh: _Shard, a):
@@ -496,8 +510,7 @@ class _Runner:
         """The access just happened through GPU g's PTE: check it, count it, touch LRU."""
         w = sh.state[0]
         f = w.gpte[g * sh.pages + lp][0]
-        self._check(sh, lp, f, f"gpu{g}" if g >= len(self.gpu_names) else self.gpu_names[g],
-                    kind)
+        self._check(sh, lp, f, self.gpu_names[g], kind)
         m = self.m
         m.c["gpu_accesses"] += 1
         o = sh.owner(f)
@@ -580,9 +593,16 @@ class _Runner:
         return "ok"
 
     # ---- prefetch ---------------------------------------------------------------------------
-    def _resident(self, gp: int, g: int) -> bool:
+    def _world_of(self, gp: int):
+        """The block world holding page ``gp``, or None if none was made or it lies outside."""
         sh = self.shards.get(gp // self.B)
-        if sh is None or gp - sh.base >= sh.pages:
+        if sh is None or not 0 <= gp - sh.base < sh.pages:
+            return None
+        return sh
+
+    def _resident(self, gp: int, g: int) -> bool:
+        sh = self._world_of(gp)
+        if sh is None:
             return False
         k, f = sh.state[0].pte[gp - sh.base]
         return k in _DEV and sh.owner(f) == g
@@ -722,11 +742,9 @@ class _Runner:
     def _munmap(self, pages):
         """munmap() page by page with the model's munmap step (it waits for mmap_lock)."""
         for gp in pages:
-            sh = self.shards.get(gp // self.B)
-            if sh is None:
-                sh = self._shard(gp)
+            sh = self._shard(gp)
             lp = gp - sh.base
-            if lp >= sh.pages:
+            if not 0 <= lp < sh.pages:
                 continue
             for _ in range(STEP_CAP):
                 if sh.state[0].vma[lp] == NO or self._fire(sh, sh.acts.step[("munmap", lp)]):
@@ -771,13 +789,11 @@ class _Runner:
 
     def _incoherent(self, addr: int) -> str | None:
         gp = addr // self.ps
-        sh = self.shards.get(gp // self.B)
+        sh = self._world_of(gp)
         if sh is None:
             return None
         w = sh.state[0]
         lp = gp - sh.base
-        if lp >= sh.pages:
-            return None
         k, cf = w.pte[lp]
         latest = w.latest[lp]
         if k != Cpte.NONE and w.fver[cf] != latest:
@@ -791,8 +807,8 @@ class _Runner:
 
     def location(self, addr: int) -> str:
         gp = addr // self.ps
-        sh = self.shards.get(gp // self.B)
-        if sh is None or gp - sh.base >= sh.pages:
+        sh = self._world_of(gp)
+        if sh is None:
             return "none"
         k, f = sh.state[0].pte[gp - sh.base]
         if k in _DEV:
