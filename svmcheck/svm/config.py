@@ -1,6 +1,8 @@
 """Sizes, layout and switches of the page-level SVM world (shared by every protocol model)."""
 from __future__ import annotations
 
+import functools
+
 from ..config import Config, param
 from ..errors import ConfigError
 
@@ -69,7 +71,7 @@ class SvmConfig(Config):
             prev = ch
         return tuple(out)
 
-    @property
+    @functools.cached_property      # read by every VMA test; a workload world has 512 pages
     def vma_kinds(self) -> tuple:
         kinds = []
         prev = None

@@ -27,6 +27,8 @@ import bisect
 import dataclasses
 import random
 from collections import OrderedDict
+from itertools import compress
+from operator import is_not
 
 from ..errors import SvmCheckError
 from ..svm.base import SvmModel
@@ -44,6 +46,12 @@ _DEV = (Cpte.DEV_RO, Cpte.DEV_RW)
 _SYS = (Cpte.RO, Cpte.RW)
 _KIND = {"r": Access.READ, "w": Access.WRITE, "a": Access.ATOMIC}
 _LINK = {"none": 0, "pcie": 1, "atomic": 2, 0: 0, 1: 1, 2: 2}
+
+
+def _changed(old: tuple, new: tuple):
+    """Indices where two same-length tuples hold different objects (C-speed: a step rebuilds
+    a field with tset, which shares every unchanged item)."""
+    return compress(range(len(old)), map(is_not, old, new))
 
 
 class _Stop(Exception):
@@ -346,8 +354,8 @@ class _Runner:
         if nw.pte is not ow.pte:
             self._moves(sh, ow.pte, nw.pte)
         if nw.gpte is not ow.gpte:
-            self.m.c["invalidations"] += sum(1 for o, n in zip(ow.gpte, nw.gpte)
-                                             if o is not n and n[0] == NO and o[0] != NO)
+            self.m.c["invalidations"] += sum(1 for i in _changed(ow.gpte, nw.gpte)
+                                             if nw.gpte[i][0] == NO and ow.gpte[i][0] != NO)
         if nw.arefs is not ow.arefs:
             self._allocations(sh, ow.arefs, nw.arefs)
         return r
@@ -358,8 +366,9 @@ class _Runner:
         groups: dict = {}
         pages = []
         P = sh.pages
-        for a, (o, n) in enumerate(zip(old, new)):
-            if o is n or o == n:
+        for a in _changed(old, new):
+            o, n = old[a], new[a]
+            if o == n:
                 continue
             ok, of = o
             nk, nf = n
@@ -394,11 +403,11 @@ class _Runner:
         """VRAM allocations born or freed (zdd references), residency, and TTM eviction when
         a GPU is over its capacity (the header's mem_bytes)."""
         V = sh.model.config.vram_pages
-        for i, (o, n) in enumerate(zip(old, new)):
-            if (o > 0) == (n > 0):
+        for i in _changed(old, new):
+            if (old[i] > 0) == (new[i] > 0):
                 continue
             key = (sh.index, i)
-            if n > 0:
+            if new[i] > 0:
                 self.order[i // V][key] = None
                 self.fresh.add(key)
             else:
