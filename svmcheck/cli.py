@@ -247,9 +247,10 @@ def _shrink(args, model, res, path) -> dict:
     for p in res.properties:
         if p.status != "violated":
             continue
-        if auto:
+        if auto:   # a candidate far bigger than the run itself is not a cheap re-check
+            cap = min(CHEAP_STATES, max(1000, 4 * res.states))
             sh = shrink(type(model), model.config, p.name, trace=p.trace,
-                        limits=Limits(max_states=CHEAP_STATES),
+                        limits=Limits(max_states=cap),
                         budget=max(deadline - time.monotonic(), 0))
         else:
             sh = shrink(type(model), model.config, p.name, trace=p.trace)
@@ -258,7 +259,8 @@ def _shrink(args, model, res, path) -> dict:
         sh.trace.model_path = path
         saved = sh.trace.save(args.out) if args.out else None
         out[p.name] = {"config": sh.config, "changed": sh.changed, "tried": sh.tried,
-                       "stopped": sh.stopped, "length": len(sh.trace.steps),
+                       "stopped": sh.stopped and f"time budget {AUTO_BUDGET:g}s spent",
+                       "length": len(sh.trace.steps),
                        "counterexample": saved}
     return out
 
