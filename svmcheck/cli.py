@@ -233,24 +233,22 @@ def _shrink(args, model, res, path) -> dict:
     """Smallest configuration per violated property (svmcheck/shrink.py), saved as a trace.
 
     ``--shrink``: always, each candidate bounded as shrink() does; ``--no-shrink``: never;
-    neither: only when cheap, bounded by CHEAP_STATES and a shared AUTO_BUDGET, and only a
+    neither: only when cheap (shrink.cheap_limits), within one shared AUTO_BUDGET, and only a
     configuration that did get smaller is reported."""
     import time
 
-    from .explore.bfs import Limits
-    from .shrink import AUTO_BUDGET, CHEAP_STATES, cheap, shrink
+    from .shrink import AUTO_BUDGET, cheap_limits, shrink
     auto = args.shrink is None
-    if args.shrink is False or auto and not cheap(res):
+    limits = cheap_limits(res) if auto else None
+    if args.shrink is False or auto and limits is None:
         return {}
     deadline = time.monotonic() + AUTO_BUDGET
     out = {}
     for p in res.properties:
         if p.status != "violated":
             continue
-        if auto:   # a candidate far bigger than the run itself is not a cheap re-check
-            cap = min(CHEAP_STATES, max(1000, 4 * res.states))
-            sh = shrink(type(model), model.config, p.name, trace=p.trace,
-                        limits=Limits(max_states=cap),
+        if auto:
+            sh = shrink(type(model), model.config, p.name, trace=p.trace, limits=limits,
                         budget=max(deadline - time.monotonic(), 0))
         else:
             sh = shrink(type(model), model.config, p.name, trace=p.trace)

@@ -8,10 +8,10 @@ Each candidate is a full BFS at that size, bounded by ``limits``; a candidate th
 limit is not taken (an unknown is not a violation).  The result is the smallest configuration
 found and its shortest trace, which is itself a normal, replayable counterexample.
 
-``svmcheck check`` shrinks by default only when it is *cheap* (:func:`cheap`): the violating
-run was complete and explored at most ``CHEAP_STATES`` states, so every smaller candidate is
-a sub-second BFS; the whole search then also has a wall-clock ``budget`` of ``AUTO_BUDGET``
-seconds, after which the best configuration found so far is reported.
+``svmcheck check`` shrinks by default only when it is *cheap* (:func:`cheap_limits`): the
+violating run was complete and explored at most ``CHEAP_STATES`` states, so every smaller
+candidate is a sub-second BFS; the whole search then also has a wall-clock ``budget`` of
+``AUTO_BUDGET`` seconds, after which the best configuration found so far is reported.
 """
 from __future__ import annotations
 
@@ -36,10 +36,16 @@ class Shrunk:
     stopped: str | None = None   # why the search ended early (the budget), else None
 
 
-def cheap(res) -> bool:
-    """Whether a check result is small enough to shrink by default: complete, and at most
-    ``CHEAP_STATES`` states (a candidate is smaller, so each re-check is as cheap)."""
-    return res.stop_reason is None and res.states <= CHEAP_STATES
+def cheap_limits(res) -> Limits | None:
+    """The bounds of a default shrink after check result ``res``, or None if it is not cheap.
+
+    Cheap: the run was complete and explored at most ``CHEAP_STATES`` states.  Each candidate
+    is then bounded by ``CHEAP_STATES`` and by four times the run's own size: a reduction
+    that grows the space (fewer of one thing, more interleavings of another) is dropped
+    quickly instead of eating the budget."""
+    if res.stop_reason is not None or res.states > CHEAP_STATES:
+        return None
+    return Limits(max_states=min(CHEAP_STATES, max(1000, 4 * res.states)))
 
 
 def _candidates(cfg):

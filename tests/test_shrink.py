@@ -5,7 +5,7 @@ from conftest import ROOT, prop, zoo_path
 
 from svmcheck.cli import main
 from svmcheck.registry import resolve
-from svmcheck.shrink import shrink
+from svmcheck.shrink import cheap_limits, shrink
 from svmcheck.trace import confirm, load, replay
 
 
@@ -71,3 +71,12 @@ def test_a_spent_budget_returns_the_best_so_far():
     r = shrink(cls, cfg, "below_limit", budget=0)
     assert r.stopped == "time budget 0s spent" and r.changed == {} and r.tried == 1
     assert len(r.trace.steps) == 4
+
+
+def test_cheap_means_a_complete_run_of_at_most_20k_states():
+    from types import SimpleNamespace as R
+    assert cheap_limits(R(stop_reason=None, states=100)).max_states == 1000
+    assert cheap_limits(R(stop_reason=None, states=4_000)).max_states == 16_000
+    assert cheap_limits(R(stop_reason=None, states=20_000)).max_states == 20_000
+    assert cheap_limits(R(stop_reason=None, states=20_001)) is None
+    assert cheap_limits(R(stop_reason="max-states 50 reached", states=50)) is None
