@@ -344,6 +344,8 @@ class _Runner:
         if r is None:
             return None
         out, new = r
+        if not self._evicting:
+            self.fresh.clear()      # allocations made by this action (never the victim)
         sh.state = new
         sh.fired.append(a)
         sh.outs.append(out)
@@ -453,7 +455,6 @@ class _Runner:
                     order[key] = None
         finally:
             self._evicting = False
-            self.fresh.clear()
 
     # ---- flows ------------------------------------------------------------------------------
     def _flow(self, sh: _Shard, pi: int, last):
@@ -826,18 +827,19 @@ class _Runner:
 
     # ---- the scheduler ------------------------------------------------------------------------
     def _segments(self):
-        """Events split at barriers (sync, expect): each segment's streams run concurrently."""
+        """Events split at barriers (sync, expect; alloc and mmap too: a VMA exists for
+        every stream after it): each segment's streams run concurrently."""
         seg: dict = {}
         for idx, ev in enumerate(self.wl.events):
             e = ev.get("e")
             if e not in fmt.EVENTS:           # skipped under "strict": false
                 self.outcomes[idx] = "skipped"
                 continue
-            if e in ("sync", "expect"):
+            if e in ("sync", "expect", "alloc", "mmap"):
                 yield seg, None
                 seg = {}
                 self.outcomes[idx] = "ok"
-                if e == "expect":
+                if e != "sync":
                     yield {}, (idx, ev)
                 continue
             seg.setdefault(ev["s"], []).append((idx, ev))
@@ -870,7 +872,11 @@ class _Runner:
         try:
             for seg, expect in self._segments():
                 if expect is not None:
-                    self._expect(*expect)
+                    idx, ev = expect
+                    if ev["e"] == "expect":
+                        self._expect(idx, ev)
+                    else:                      # a new VMA exists for every stream after it
+                        self._interleave([self._event(ev)])
                     continue
                 if seg:
                     self._interleave([self._stream(items) for _, items in sorted(seg.items())])
