@@ -96,7 +96,7 @@ def cmd_run(args) -> int:
     if args.json:
         print(json.dumps(res.to_json(), indent=1))
     else:
-        _table([res], TABLE_METRICS, title=f"{res.model} on {args.workload}")
+        _table([res], TABLE_METRICS, title=f"{res.model} on {os.path.basename(args.workload)}")
         _verdict(res)
     return 0 if res.ok else 1
 
@@ -125,7 +125,7 @@ def cmd_compare(args) -> int:
     if bad:
         raise SvmCheckError(f"unknown metric '{bad[0]}'; available: "
                             f"{', '.join(k for k, v in known.items() if not isinstance(v, dict))}")
-    title = f"{results[0].model} on {args.workload}"
+    title = f"{results[0].model} on {os.path.basename(args.workload)}"
     files = plot(results, names, args.plot, title) if args.plot else []
     if args.json:
         print(json.dumps({"model": args.model, "workload": args.workload,
