@@ -42,14 +42,22 @@ class CheckResult:
     properties: list = field(default_factory=list)
     stop_reason: str | None = None
     exploration: object = None
+    hash_compact: bool = False
+    collision_probability: float | None = None   # bound, hash-compact runs only
+    workers: int = 1
 
     def to_json(self) -> dict:
-        return {"model": self.model, "config": self.config, "result": self.result,
-                "states": self.states, "transitions": self.transitions, "depth": self.depth,
-                "seconds": round(self.seconds, 3), "stop_reason": self.stop_reason,
-                "properties": [{"name": p.name, "kind": p.kind, "status": p.status,
-                                "reason": p.reason, "counterexample": p.counterexample,
-                                "length": p.length} for p in self.properties]}
+        out = {"model": self.model, "config": self.config, "result": self.result,
+               "states": self.states, "transitions": self.transitions, "depth": self.depth,
+               "seconds": round(self.seconds, 3), "stop_reason": self.stop_reason,
+               "properties": [{"name": p.name, "kind": p.kind, "status": p.status,
+                               "reason": p.reason, "counterexample": p.counterexample,
+                               "length": p.length} for p in self.properties]}
+        if self.hash_compact:
+            # "holds" is then "holds unless two states share a 64-bit fingerprint"
+            out.update(hash_compact=True, collision_probability=self.collision_probability,
+                       workers=self.workers)
+        return out
 
     @property
     def exit_code(self) -> int:
@@ -74,16 +82,32 @@ def select(model, names) -> list:
 
 def check(model, *, properties=(), limits: Limits | None = None, keep_graph=False,
           progress=None, save_dir: str | None = "counterexamples", model_path=None,
-          canon=None, expand=None) -> CheckResult:
+          canon=None, expand=None, compact=False, workers=1, checkpoint=None,
+          resume=None) -> CheckResult:
+    """Explore once and decide ``properties`` (all when empty).
+
+    ``compact``: a hash-compact visited set (svmcheck/explore/levels.py); implied by
+    ``workers > 1``, ``checkpoint`` and ``resume``.  Its verdicts carry the probability bound
+    of a fingerprint collision."""
     props = select(model, properties)
     always = [p for p in props if p.kind == "always"]
     some = [p for p in props if p.kind == "sometimes"]
     steps = [p for p in props if p.kind == "sometimes_step"]
     live = [p for p in props if p.is_liveness]
     deadlock = [p for p in props if p.kind == "deadlock"]
-    ex = explore(model, always=always, sometimes=some, step_witnesses=steps,
-                 keep_edges=keep_graph or bool(live), check_deadlock=bool(deadlock),
-                 limits=limits, progress=progress, canon=canon, expand=expand)
+    compact = compact or workers > 1 or checkpoint is not None or resume is not None
+    common = dict(always=always, sometimes=some, step_witnesses=steps,
+                  keep_edges=keep_graph or bool(live), check_deadlock=bool(deadlock),
+                  limits=limits, progress=progress, canon=canon, expand=expand)
+    obligations = {p.name: p.obligations(model) for p in live}
+    if compact:
+        from .explore.levels import explore_compact
+        flat = [(pp, qq) for p in live for _, pp, qq in obligations[p.name]]
+        options = {"canon": _name(canon), "expand": _name(expand)}
+        ex = explore_compact(model, **common, obligations=flat, workers=workers,
+                             checkpoint=checkpoint, resume=resume, options=options)
+    else:
+        ex = explore(model, **common)
     unknown = f"unknown: {ex.stop_reason}" if not ex.complete else None
     results = []
     for p in props:
@@ -94,7 +118,7 @@ def check(model, *, properties=(), limits: Limits | None = None, keep_graph=Fals
         elif p.kind in ("sometimes", "sometimes_step"):
             r = _reach(ex, p, unknown)
         else:
-            r = _liveness(ex, p, unknown, model_path)
+            r = _liveness(ex, p, unknown, model_path, obligations)
         r.doc = p.summary
         if r.trace is not None and save_dir is not None:
             r.counterexample = r.trace.save(save_dir)
@@ -105,8 +129,20 @@ def check(model, *, properties=(), limits: Limits | None = None, keep_graph=Fals
         result = "incomplete"
     else:
         result = "ok"
-    return CheckResult(model.name, model.config.as_dict(), result, len(ex.states),
-                       ex.transitions, ex.depth, ex.seconds, results, ex.stop_reason, ex)
+    res = CheckResult(model.name, model.config.as_dict(), result, len(ex.states),
+                      ex.transitions, ex.depth, ex.seconds, results, ex.stop_reason, ex)
+    if compact:
+        from .explore.fingerprint import collision_bound
+        res.hash_compact, res.workers = True, workers
+        res.collision_probability = float(f"{collision_bound(res.states):.3g}")
+    return res
+
+
+def _name(fn):
+    """How a hook is recorded in a checkpoint (a resume must use the same reductions)."""
+    if fn is None:
+        return None
+    return getattr(fn, "__qualname__", None) or type(fn).__name__
 
 
 def _safety(ex, p, unknown, model_path):
@@ -138,6 +174,20 @@ def _trace_to(ex, j, p, model_path):
                     init=init, model_path=model_path)
 
 
+class _IndexStates:
+    """An exploration whose ``states[i]`` is ``i``: liveness tests recorded bits by index."""
+
+    def __init__(self, ex):
+        self._ex = ex
+        self.states = range(len(ex.states))
+
+    def __getattr__(self, name):
+        return getattr(self._ex, name)
+
+    def edge_index(self):
+        return self._ex.edge_index()
+
+
 def _reach(ex, p, unknown):
     if p.name in ex.witnesses:
         return PropertyResult(p.name, p.kind, "holds")
@@ -148,8 +198,19 @@ def _reach(ex, p, unknown):
                           "vacuous")
 
 
-def _liveness(ex, p, unknown, model_path):
-    lasso = find_lasso(ex, p.obligations(ex.model))
+def _liveness(ex, p, unknown, model_path, obligations):
+    obl = obligations[p.name]
+    bits = getattr(ex, "obligation_bits", None)
+    if bits is not None:
+        # hash-compact: no states to test, but each state's p/q bits were recorded in order
+        first = sum(len(obligations[n]) for n in list(obligations)[:list(obligations).index(p.name)])
+        bits = bits.tolist()
+        obl = [(label, (lambda i, b=1 << 2 * (first + k): bits[i] & b != 0),
+                (lambda i, b=2 << 2 * (first + k): bits[i] & b != 0))
+               for k, (label, _, _) in enumerate(obl)]
+        lasso = find_lasso(_IndexStates(ex), obl)
+    else:
+        lasso = find_lasso(ex, obl)
     if lasso is None:
         return PropertyResult(p.name, p.kind, "unknown" if unknown else "holds", unknown)
     t = tr.from_lasso(ex, lasso, p, model_path=model_path)

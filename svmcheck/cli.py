@@ -41,6 +41,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="explore at most N steps from an initial state")
     c.add_argument("--time-limit", type=_positive_float, metavar="S",
                    help="stop after S seconds")
+    c.add_argument("--workers", type=_positive_int, default=1, metavar="N",
+                   help="explore with N processes (hash-compact; same counts, verdicts and "
+                        "counterexamples as one; default: 1)")
+    c.add_argument("--compact", action="store_true",
+                   help="hash-compact visited set: 64-bit fingerprints instead of states "
+                        "(far less memory; verdicts carry a collision-probability bound)")
+    c.add_argument("--exact", action="store_true",
+                   help="keep every state (the default with one worker): a verdict is a "
+                        "proof; refuses --compact, --workers > 1 and checkpoints")
+    c.add_argument("--checkpoint", metavar="DIR",
+                   help="write the visited set and frontier to DIR at level boundaries "
+                        "(hash-compact); an interrupted run continues with --resume DIR")
+    c.add_argument("--resume", metavar="DIR",
+                   help="continue the run checkpointed in DIR (same model, configuration "
+                        "and properties)")
     c.add_argument("--graph", metavar="FILE", help="write the state graph (.graphml/.gexf/.dot)")
     c.add_argument("--out", default="counterexamples", metavar="DIR",
                    help="where counterexamples are written (default: counterexamples)")
@@ -202,10 +217,14 @@ def cmd_check(args) -> int:
     if not (args.quiet or args.json):
         progress = Progress(json_lines=args.progress == "json", max_depth=args.max_depth,
                             max_states=args.max_states)
+    if args.exact and (args.compact or args.workers > 1 or args.checkpoint or args.resume):
+        raise SvmCheckError("--exact keeps every state in one process; drop --compact, "
+                            "--workers, --checkpoint and --resume, or drop --exact")
     res = check(model, properties=args.property,
                 limits=Limits(args.max_states, args.max_depth, args.time_limit),
                 keep_graph=bool(args.graph), progress=progress, save_dir=args.out,
-                model_path=path)
+                model_path=path, compact=args.compact, workers=args.workers,
+                checkpoint=args.checkpoint or args.resume, resume=args.resume)
     if args.graph:
         from .explore.graph import to_networkx, write
         write(to_networkx(res.exploration), args.graph)
@@ -221,6 +240,10 @@ def cmd_check(args) -> int:
     else:
         for line in format_result(res, model=model, show_traces=not args.quiet):
             print(line)
+        if res.hash_compact:
+            print(f"hash-compact: 64-bit fingerprints, {res.workers} worker(s); a verdict "
+                  f"holds unless two states collide, P <= {res.collision_probability:.3g} "
+                  f"(--exact for a proof)")
         for name, sh in shrunk.items():
             change = ", ".join(f"{k} {a!r}->{b!r}" for k, (a, b) in sh["changed"].items())
             print(f"SHRUNK  {name}: {change or 'no smaller configuration violates'}; "
