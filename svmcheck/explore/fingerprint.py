@@ -47,46 +47,6 @@ def fingerprint(state) -> bytes:
     return hashlib.blake2b(serialize(state), digest_size=8).digest()
 
 
-class Fingerprinter:
-    """``fingerprint`` for (world, procs) states, serializing each world field and each process
-    tuple once per distinct *object*: a step's ``_replace`` shares every unchanged field with
-    the parent state, so most fields of most states are already serialized.  The cache holds
-    the objects it keys by ``id`` (an id cannot be reused while its object lives) and is
-    emptied by ``clear()`` and whenever it grows past ``limit`` entries.
-
-    The bytes hashed are the JSON text of ``[len(world), *world, *procs]``: each field's JSON
-    is self-delimiting, so the encoding is injective on states of this shape."""
-
-    def __init__(self, limit: int = 200_000):
-        self.cache: dict = {}
-        self.limit = limit
-
-    def clear(self):
-        self.cache = {}
-
-    def __call__(self, state) -> bytes:
-        try:
-            world, procs = state
-            cache = self.cache
-            get = cache.get
-            parts = [str(len(world))]
-            for f in world:
-                e = get(id(f))
-                if e is None:
-                    e = cache[id(f)] = (f, "".join(_encode(f, 0)))
-                parts.append(e[1])
-            for f in procs:
-                e = get(id(f))
-                if e is None:
-                    e = cache[id(f)] = (f, "".join(_encode(f, 0)))
-                parts.append(e[1])
-        except (TypeError, ValueError):
-            return fingerprint(state)      # another shape, or an unserializable value
-        if len(cache) > self.limit:
-            self.clear()
-        return hashlib.blake2b(",".join(parts).encode(), digest_size=8).digest()
-
-
 def collision_bound(n: int) -> float:
     """Upper bound on the probability that some two of ``n`` distinct states collide."""
     return n * (n - 1) / 2.0 ** (BITS + 1)
