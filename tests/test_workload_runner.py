@@ -155,7 +155,8 @@ def test_broken_variant_gives_a_replayable_coherence_counterexample(tmp_path):
                        for s in seeds) if not r.ok]
     assert bad, "no seed interleaved the CPU fault between stage_bind and commit"
     r = bad[0]
-    assert r.failure.startswith("coherence: gpu0 read address 0x40000000")
+    assert r.failure.startswith("coherence: gpu0 read address 0x40000000 through frame 2 "
+                                "holding version -1;")        # a freed VRAM frame
     t = load(r.trace_path)
     assert t.property == "coherence" and t.config["pages"] <= 6
     model, _ = build(t.model, t.config)
@@ -180,3 +181,22 @@ def test_bad_policy_and_model_are_one_line_errors():
         run(workload(sweep(1)), policy={"eviction": "mru"})
     with pytest.raises(SvmCheckError, match="no page-level SVM world"):
         run(workload(sweep(1)), model="pt-fence")
+
+
+def test_kfd_actual_loc_mixed_placement_is_reachable_by_a_workload():
+    """kfd-actual-loc maps a whole svm_range by its one actual_loc: after GPU0's atomic, a
+    CPU read and GPU1's atomic leave the range's pages in mixed places, and GPU0's next
+    access goes through a PTE the sound per-page kfd would not have kept."""
+    events = [{"e": "mmap", "id": "A", "addr": BASE, "size": 16 * PS},
+              {"e": "a", "p": "gpu0", "addr": BASE + PS, "s": 2},
+              {"e": "r", "p": "cpu0", "addr": BASE + PS, "s": 1},
+              {"e": "w", "p": "gpu0", "addr": BASE, "s": 2}, {"e": "sync"},
+              {"e": "r", "p": "cpu0", "addr": BASE, "s": 1}, {"e": "sync"},
+              {"e": "a", "p": "gpu1", "addr": BASE + PS, "s": 2},
+              {"e": "r", "p": "gpu0", "addr": BASE + PS, "s": 2},
+              {"e": "w", "p": "gpu1", "addr": BASE + PS, "s": 1},
+              {"e": "w", "p": "cpu0", "addr": BASE + PS, "s": 2}]
+    wl = workload(events, gpus=2, topology={"default_link": "atomic"})
+    assert run(wl, "kfd", "granularity=64k", seed=0, out_dir="/tmp").ok
+    bad = run(wl, "kfd-actual-loc", "granularity=64k", seed=0, out_dir="/tmp")
+    assert not bad.ok and bad.failure.startswith("coherence: gpu0")

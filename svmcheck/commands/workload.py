@@ -19,7 +19,8 @@ from ..errors import SvmCheckError
 DEFAULT_METRICS = ("gpu_faults", "fault_batches", "migrations_h2d", "migrations_d2h",
                    "evictions", "modelled_time_ns")
 TABLE_METRICS = ("accesses", "gpu_faults", "cpu_faults", "fault_batches", "prefetch_faults",
-                 "migrations_h2d", "migrations_d2h", "migrations_d2d", "bytes_h2d",
+                 "migrations_h2d", "migrations_d2h", "migrations_d2d", "populated_vram",
+                 "bytes_h2d",
                  "bytes_d2h", "evictions", "ebusy", "efault", "retries", "invalidations",
                  "thrashing_pages", "remote_accesses", "resident_peak", "modelled_time_ns")
 
@@ -146,7 +147,7 @@ def _table(results, names, title):
     from rich.table import Table
 
     from ..workload.policy import label, parse
-    t = Table(title=title)
+    t = Table(title=title, min_width=len(title) + 4)
     t.add_column("metric")
     for r in results:
         t.add_column(label(parse(r.policy)), justify="right")

@@ -41,6 +41,7 @@ from .metrics import Metrics
 
 BIG = 1 << 62                    # "unlimited" budgets: the checker's bounds do not apply here
 STEP_CAP = 20_000                # labels (or blocked turns) one access may take: a livelock
+MIN_BLOCK_PAGES = 16             # smallest block world (docs/design.md measures the choice)
 BLOCKED, PROGRESS = False, True
 _DEV = (Cpte.DEV_RO, Cpte.DEV_RW)
 _SYS = (Cpte.RO, Cpte.RW)
@@ -158,7 +159,7 @@ class _Runner:
         self.cap = [max(1, p["mem_bytes"] // self.ps) for p in gpus]
         self.G = len(gpus)
         self.chunks = self.pol.chunk_pages(self.ps)
-        self.B = max(self.chunks[0], 16)
+        self.B = max(self.chunks[0], MIN_BLOCK_PAGES)
         self.tree_block = max(1, (2 << 20) // self.ps)
         self.forked = False
         self.fork_used = any(ev.get("e") == "fork" for ev in wl.events)
@@ -468,10 +469,13 @@ class _Runner:
                 r = self._fire(sh, a)
                 if r is not None:
                     last = r[0]
-                    yield PROGRESS
                     break
             else:
                 yield BLOCKED
+                continue
+            if sh.state[1][pi][0] == 0:    # the access happened in this step: check it now
+                return last
+            yield PROGRESS
         proc = sh.model.procs[pi]
         raise _Stop(f"livelock: {proc.actor} ran {STEP_CAP} labels without finishing one "
                     f"access (at {proc.labels[sh.state[1][pi][0]]}, block {sh.index})", sh)
@@ -544,9 +548,10 @@ class _Runner:
             return
         verb = {Access.READ: "read", Access.WRITE: "wrote", Access.ATOMIC: "atomically updated"}
         seen = w.fver[f] if f != NO else "nothing"
+        cpu = f"frame {cf} holding version {w.fver[cf]}" if kind_c != Cpte.NONE else "none"
         raise _Stop(f"coherence: {who} {verb[kind]} address {self._addr(sh, a):#x} through "
-                    f"frame {f} holding version {seen}, but the latest is version {latest} "
-                    f"(the CPU page table has frame {cf})", sh)
+                    f"frame {f} holding version {seen}; the latest is version {latest} and "
+                    f"the CPU page table has {cpu}", sh)
 
     def _addr(self, sh: _Shard, a: int) -> int:
         return (sh.base + a % sh.pages) * self.ps
@@ -901,8 +906,9 @@ class _Runner:
         G = cfg.gpus
         b = sh.state[0].budget
         used = [BIG - x for x in b]
+        # +1: an access in flight (a fault flow's write) has not spent its budget yet
         cfg = dataclasses.replace(
-            cfg, gpu_accesses=max(used[:G]), cpu_writes=used[G], munmaps=used[G + 1],
+            cfg, gpu_accesses=max(used[:G]) + 1, cpu_writes=used[G] + 1, munmaps=used[G + 1],
             evictions=used[G + 3])
         steps = [dict(a.as_dict(), outcome=o) for a, o in zip(sh.fired, sh.outs)]
         model = self.cls(cfg)
