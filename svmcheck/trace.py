@@ -33,9 +33,11 @@ class Trace:
     obligation: str | None = None     # liveness: which process / obligation
     reason: str | None = None
     model_path: str | None = None
+    start: object = None              # a non-initial start state (a counterexample to induction)
 
     def to_json(self) -> dict:
-        return {"schema": SCHEMA, "schema_version": SCHEMA_VERSION,
+        extra = {} if self.start is None else {"start": self.start}
+        return extra | {"schema": SCHEMA, "schema_version": SCHEMA_VERSION,
                 "svmcheck_version": __version__, "model": self.model,
                 "model_path": self.model_path, "config": self.config,
                 "property": self.property, "kind": self.kind, "init": self.init,
@@ -45,7 +47,8 @@ class Trace:
 
     def digest(self) -> str:
         body = json.dumps({"c": self.config, "p": self.property, "i": self.init,
-                           "s": self.steps, "l": self.lasso_start}, sort_keys=True)
+                           "s": self.steps, "l": self.lasso_start, "st": self.start},
+                          sort_keys=True)
         return hashlib.sha1(body.encode()).hexdigest()[:8]
 
     def save(self, directory: str = "counterexamples") -> str:
@@ -107,7 +110,7 @@ def load(path: str) -> Trace:
                  lasso_start=data.get("lasso_start"),
                  obligation_start=data.get("obligation_start"),
                  obligation=data.get("obligation"), reason=data.get("reason"),
-                 model_path=data.get("model_path"))
+                 model_path=data.get("model_path"), start=data.get("start"))
 
 
 def _need(data, path, key, typ):
@@ -163,11 +166,16 @@ class Replay:
 def replay(model, trace: Trace) -> Replay:
     """Re-run ``trace`` on ``model``; raises CounterexampleError if a step does not apply."""
     inits = model.initial_states()
+    if trace.start is not None:
+        return _replay_from(model, trace, decode_state(model, trace.start))
     if not 0 <= trace.init < len(inits):
         raise CounterexampleError(
             f"the trace starts from initial state {trace.init} but model {model.name} has "
             f"{len(inits)}; the model or its configuration changed")
-    st = inits[trace.init]
+    return _replay_from(model, trace, inits[trace.init])
+
+
+def _replay_from(model, trace: Trace, st) -> Replay:
     rp = Replay([st], [], [])
     for k, want in enumerate(trace.steps, start=1):
         a = model.find_action(st, want["actor"], want["step"], want.get("args", {}))
@@ -283,3 +291,81 @@ def _unfair_actors(model, rp, lasso_start):
         enabled_all = en if enabled_all is None else enabled_all & en
     took = {a.actor for a in rp.actions[lasso_start:]}
     return sorted((enabled_all or set()) - took)
+
+
+# --------------------------------------------------------------------------------------------
+# states as data (a counterexample to induction starts from a state that is not initial)
+# --------------------------------------------------------------------------------------------
+
+def encode_state(v):
+    """A JSON form of a state: records and enums keep their class names."""
+    from enum import IntEnum
+    if isinstance(v, bool) or v is None:
+        return v
+    if isinstance(v, IntEnum):
+        return {"enum": type(v).__name__, "value": int(v)}
+    if isinstance(v, int):
+        return int(v)
+    if isinstance(v, tuple) and hasattr(v, "_fields"):
+        return {"record": type(v).__name__, "fields": [encode_state(x) for x in v]}
+    if isinstance(v, tuple):
+        return [encode_state(x) for x in v]
+    raise CounterexampleError(f"cannot save a state holding {type(v).__name__}")
+
+
+def decode_state(model, data):
+    """Rebuild a state saved by :func:`encode_state`, with the model's own classes."""
+    classes = _state_classes(model)
+
+    def dec(d):
+        if isinstance(d, bool) or d is None or isinstance(d, int):
+            return d
+        if isinstance(d, list):
+            return tuple(dec(x) for x in d)
+        if isinstance(d, dict) and "record" in d and isinstance(d.get("fields"), list):
+            cls = classes.get(d["record"])
+            if cls is None or not hasattr(cls, "_fields") or len(cls._fields) != len(d["fields"]):
+                raise CounterexampleError(
+                    f"the saved start state names record '{d['record']}', which model "
+                    f"{model.name} does not use (or with other fields); re-run svmcheck prove")
+            return cls(*(dec(x) for x in d["fields"]))
+        if isinstance(d, dict) and "enum" in d and isinstance(d.get("value"), int):
+            cls = classes.get(d["enum"])
+            if cls is None or d["value"] not in cls._value2member_map_:
+                raise CounterexampleError(
+                    f"the saved start state names enum value {d['enum']}={d['value']}, unknown "
+                    f"to model {model.name}; re-run svmcheck prove")
+            return cls(d["value"])
+        raise CounterexampleError("the saved start state is malformed; the file is corrupt")
+    try:
+        state = dec(data)
+        hash(state)
+    except (TypeError, RecursionError):
+        raise CounterexampleError("the saved start state is malformed; the file is corrupt") \
+            from None
+    if not (isinstance(state, tuple) and len(state) == 2):
+        raise CounterexampleError("the saved start state is not a (world, processes) pair; "
+                                  "the file is corrupt")
+    return state
+
+
+def _state_classes(model) -> dict:
+    """NamedTuple and IntEnum classes reachable from the model's modules (one level deep)."""
+    import sys
+    import types
+    from enum import IntEnum
+    out, seen = {}, set()
+    mods = [sys.modules[k.__module__] for k in type(model).__mro__ if k.__module__ in sys.modules]
+    for mod in list(mods):
+        mods += [v for v in vars(mod).values() if isinstance(v, types.ModuleType)]
+        mods += [sys.modules[v.__module__] for v in vars(mod).values()
+                 if isinstance(v, type) and v.__module__ in sys.modules]
+    for mod in mods:
+        if id(mod) in seen:
+            continue
+        seen.add(id(mod))
+        for v in vars(mod).values():
+            if isinstance(v, type) and (issubclass(v, IntEnum) or
+                                        (issubclass(v, tuple) and hasattr(v, "_fields"))):
+                out.setdefault(v.__name__, v)
+    return out

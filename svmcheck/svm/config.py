@@ -45,6 +45,15 @@ class SvmConfig(Config):
         False, "hmm_range_fault faults a read-only own device-private entry on REQ_WRITE "
                "(today's mm/hmm.c does not)")
 
+    def symbolic_param(self, name: str, leaf):
+        """``links`` as an unknown for Z3's configuration search: one leaf per GPU pair
+        (0 none, 1 PCIe, 2 atomic-capable); topology.link reads the upper triangle."""
+        if name != "links":
+            return None
+        g = self.gpus
+        return tuple(tuple(leaf(f"cfg.links.{i}.{j}", (0, 1, 2)) if i < j else 0
+                           for j in range(g)) for i in range(g))
+
     # ---- derived ------------------------------------------------------------------------
     @property
     def mms(self) -> int:
