@@ -240,6 +240,13 @@ class Kfd(SvmModel):
         w = super().init()
         return KfdWorld(*w, kranges=())
 
+    def permute_fields(self) -> dict:
+        """check --symmetry (svm/symmetry.py): a GPU permutation renames each range's
+        migrate_mutex holder, the old design's actual_loc and its BO and BO frames."""
+        return {"kranges": lambda P, w: tuple(
+            k._replace(holder=P.gm[k.holder], actual_loc=P.gm[k.actual_loc], bo=P.am[k.bo],
+                       bo_frames=tuple(P.fm[f] for f in k.bo_frames)) for k in w.kranges)}
+
     def describe(self, w) -> str:
         rs = " ".join(f"[{k.start},{k.end})" + (f"@gpu{k.holder}" if k.holder != NO else "")
                       + (f" loc={k.actual_loc}" if k.actual_loc != NO else "")

@@ -48,6 +48,42 @@ class SvmModel(Model):
     def left(self, w: World, slot: int) -> int:
         return w.budget[self.config.gpus + slot]
 
+    # ---- symmetry (svmcheck/svm/symmetry.py, check --symmetry) -----------------------------
+    gpu_params = ("g",)              # flow parameters that are GPU numbers
+    frame_locals = ("pfns", "held")  # flow locals holding frames or (frame, writable) entries
+
+    def gpu_signature(self, g: int):
+        """Everything the configuration says about GPU g alone: GPUs with equal signatures
+        (and links) are interchangeable.  A model with another per-GPU parameter extends it."""
+        return self.config.kinds_for(g)
+
+    def permute_fields(self) -> dict:
+        """How a GPU permutation rebuilds the World fields a model adds: name ->
+        ``fn(perm, world) -> value`` (perm is svm/symmetry.py's ``_Perm``)."""
+        return {}
+
+    def gpu_view(self, w, g: int, rel) -> object:
+        """What GPU g alone sees of the World fields a model adds (frames through ``rel``),
+        to order GPUs for the canonical form; any value equal for permuted GPUs will do."""
+        return None
+
+    def symmetry(self):
+        """The GPUs the topology makes interchangeable, explored once (svm/symmetry.py);
+        None if none are, or if the world has a field no permutation rule covers."""
+        from .symmetry import gpu_symmetry
+        known = set(World._fields) | set(self.permute_fields())
+        if any(f not in known for f in self.init()._fields):
+            return None
+        return gpu_symmetry(self)
+
+    def asymmetry(self) -> str | None:
+        from .symmetry import asymmetry
+        extra = [f for f in self.init()._fields
+                 if f not in World._fields and f not in self.permute_fields()]
+        if extra:
+            return f"its world field(s) {', '.join(extra)} declare no GPU permutation"
+        return asymmetry(self)
+
     def describe(self, w: World) -> str:
         cpu_txt = " ".join(f"{Cpte(k).name}:{f}" if k else "-" for k, f in w.pte)
         gpu_txt = " ".join(f"{f}/{p}" if f != NO else "-" for f, p in w.gpte)
