@@ -8,12 +8,9 @@ drm_pagemap_migrate_to_ram -> retry_access); ``munmap``, ``fork`` and TTM evicti
 (``drm_pagemap_evict_to_ram``) are the model's steps too.  Each is run with
 :meth:`svmcheck.model.Model.fire`, so the runner holds no copy of any step.
 
-**Blocks.**  The model's world is tuples, so a step costs O(pages of the world).  The runner
-therefore splits the address space into aligned *blocks* of the largest migration chunk
-(2 MiB for Xe's default, at least 16 pages) and gives each touched block its own small world
-of the same model.  A range never crosses an aligned chunk boundary, so the fault flows are
-block-local; what is global is VRAM capacity, which the runner enforces by firing the model's
-eviction step on the victim the eviction policy picks (docs/design.md, "Workload runner").
+**Blocks** (:mod:`.blocks`): each touched aligned block of the largest migration chunk is
+its own small world of the model, so a step costs O(block), not O(workload); VRAM capacity
+is enforced across blocks with the model's eviction step (docs/design.md, "Workload runner").
 
 **Streams** (event field ``s``) run concurrently: a seeded scheduler picks a stream at every
 label, so faults interleave label by label as in the checker; ``sync`` and ``expect`` are
@@ -23,12 +20,8 @@ saves the block's actions as a counterexample that ``svmcheck replay`` re-runs.
 """
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import random
-from collections import OrderedDict
-from itertools import compress
-from operator import is_not
 
 from ..errors import SvmCheckError
 from ..svm.base import SvmModel
@@ -37,30 +30,19 @@ from ..svm.state import NO, Access, Cpte
 from . import cost
 from . import format as fmt
 from . import policy as pol
+from .blocks import BIG, DEV, Block, Blocks
 from .metrics import Metrics
 
-BIG = 1 << 62                    # "unlimited" budgets: the checker's bounds do not apply here
 STEP_CAP = 20_000                # labels (or blocked turns) one access may take: a livelock
-MIN_BLOCK_PAGES = 16             # smallest block world (docs/design.md measures the choice)
 BLOCKED, PROGRESS = False, True
-_DEV = (Cpte.DEV_RO, Cpte.DEV_RW)
-_SYS = (Cpte.RO, Cpte.RW)
 _KIND = {"r": Access.READ, "w": Access.WRITE, "a": Access.ATOMIC}
-_LINK = {"none": 0, "pcie": 1, "atomic": 2, 0: 0, 1: 1, 2: 2}
-
-
-def _changed(old: tuple, new: tuple):
-    """Indices where two same-length tuples hold different objects (C-speed: a step rebuilds
-    a field with tset, which shares every unchanged item)."""
-    return compress(range(len(old)), map(is_not, old, new))
-
 
 class _Stop(Exception):
     """The run ends: a coherence mismatch, a failed expect, a livelock or a deadlock."""
 
-    def __init__(self, msg: str, shard=None):
+    def __init__(self, msg: str, block=None):
         super().__init__(msg)
-        self.shard = shard
+        self.block = block
 
 
 @dataclasses.dataclass
@@ -96,171 +78,31 @@ def run(workload, model: str = "xe", policy=None, seed: int = 0, progress=None,
     return _Runner(fmt.load(workload), model, policy, seed, progress, out_dir).run()
 
 
-# ---------------------------------------------------------------------------------------------
-
-class _Acts:
-    """A model's actions by what the runner asks for (built once per model instance)."""
-
-    def __init__(self, model):
-        self.gpu_proc, self.cpu_proc = {}, {}
-        self.gpu_start, self.cpu_start = {}, {}
-        for p in model.procs:
-            if p.flow.name == "gpu":
-                self.gpu_proc[p.params["g"]] = p.index
-                for a in p.by_label[0]:
-                    self.gpu_start[(p.params["g"],) + a.args] = a
-            elif p.flow.name == "cpu_fault":
-                self.cpu_proc[p.params["mm"]] = p.index
-                for a in p.by_label[0]:
-                    self.cpu_start[(p.params["mm"],) + a.args] = a
-        self.step = {}
-        self.evict = {}
-        for a in model.steps_static:
-            if a.argnames == ("alloc",):
-                self.evict[a.args[0]] = a
-            else:
-                self.step[(a.name,) + a.args] = a
 
 
-class _Shard:
-    __slots__ = ("index", "base", "pages", "chunks", "layout", "remote", "model", "acts",
-                 "state", "fired", "outs", "res")
+class _Runner(Blocks):
+    """One run: streams of events scheduled label by label over the block worlds."""
 
-    def owner(self, f: int) -> int:
-        c = self.model.config
-        return -1 if f < c.sys_frames else (f - c.sys_frames) // c.vram_pages
-
-
-class _Vma:
-    __slots__ = ("start", "end", "kind", "id", "born")
-
-    def __init__(self, start, end, kind, vid):
-        self.start, self.end, self.kind, self.id, self.born = start, end, kind, vid, False
-
-
-class _Runner:
     def __init__(self, wl, model_name, policy, seed, progress, out_dir):
         from ..registry import resolve
-        self.wl = wl
-        self.cls, self.model_path = resolve(model_name)
-        if not issubclass(self.cls, SvmModel):
+        cls, self.model_path = resolve(model_name)
+        if not issubclass(cls, SvmModel):
             raise SvmCheckError(
-                f"model {self.cls.name} has no page-level SVM world; the workload runner "
+                f"model {cls.name} has no page-level SVM world; the workload runner "
                 f"drives models built on svmcheck.svm (xe, kfd, mirror and their variants)")
-        self.pol = pol.parse(wl.header.get("policy"), policy)
+        p = pol.parse(wl.header.get("policy"), policy)
+        metrics = Metrics(wl.page_size, [g["id"] for g in wl.processors("gpu")],
+                          lapse_ns=p.thrash_lapse_us * 1000, threshold=p.thrash_threshold)
+        super().__init__(wl, cls, p, random.Random(seed), metrics)
         self.seed = seed
-        self.rng = random.Random(seed)
         self.progress = progress
         self.out_dir = out_dir
-        self.ps = wl.page_size
-        gpus = wl.processors("gpu")
-        self.gpu_index = {p["id"]: i for i, p in enumerate(gpus)}
-        self.gpu_names = [p["id"] for p in gpus]
-        self.cap = [max(1, p["mem_bytes"] // self.ps) for p in gpus]
-        self.G = len(gpus)
-        self.chunks = self.pol.chunk_pages(self.ps)
-        self.B = max(self.chunks[0], MIN_BLOCK_PAGES)
         self.tree_block = max(1, (2 << 20) // self.ps)
-        self.forked = False
-        self.fork_used = any(ev.get("e") == "fork" for ev in wl.events)
-        self._links()
-        self._vmas()
-        self.need = self._block_sizes()
-        self.models: dict = {}
-        self.shards: dict[int, _Shard] = {}
-        self.shard_list: list[_Shard] = []
-        self.resident = [0] * self.G
-        self.order = [OrderedDict() for _ in range(self.G)]   # live VRAM allocations, oldest first
-        self.fresh: set = set()
-        self._evicting = False
         self.inflight = [0] * self.G
         self.batch_fill = [0] * self.G
-        self.m = Metrics(self.ps, self.gpu_names, lapse_ns=self.pol.thrash_lapse_us * 1000,
-                         threshold=self.pol.thrash_threshold)
         self.local_ns = cost.local_access_ns(self.ps)
         self.outcomes: list = [None] * len(wl.events)
         self.total = sum(self._count(ev) for ev in wl.events)
-
-    # ---- setup --------------------------------------------------------------------------
-    def _links(self):
-        h = self.wl.header
-        topo = h.get("topology", {})
-        self.default_link = _LINK[topo.get("default_link", "pcie")]
-        links = topo.get("links", {})
-        rows = [[self.default_link] * self.G for _ in range(self.G)]
-        for k, v in links.items():
-            a, b = (self.gpu_index[x] for x in k.split("-"))
-            rows[min(a, b)][max(a, b)] = _LINK[v]
-        self.links = tuple(tuple(r) for r in rows) if links else ()
-        self.sys_atomics = bool(h.get("sys_atomics", False)) or self.pol.atomics == "system"
-
-    def _vmas(self):
-        vmas = []
-        self.by_id = {}
-        for ev in self.wl.events:
-            if ev.get("e") not in ("alloc", "mmap"):
-                continue
-            start = ev["addr"] // self.ps
-            end = -(-(ev["addr"] + ev["size"]) // self.ps)
-            kind = "a"
-            if ev["e"] == "mmap":
-                kind = "f" if not ev.get("anon", True) else "r" if ev.get("prot") == "r" else "a"
-            v = _Vma(start, end, kind, ev["id"])
-            vmas.append(v)
-            self.by_id[ev["id"]] = v
-        vmas.sort(key=lambda v: v.start)
-        for a, b in zip(vmas, vmas[1:]):
-            if b.start < a.end:
-                raise SvmCheckError(
-                    f"workload allocations {a.id!r} and {b.id!r} overlap; the model's VMAs are "
-                    f"fixed at start, so give each allocation its own address range")
-        self.vma_list = vmas
-        self.vma_starts = [v.start for v in vmas]
-        self.unborn = len(vmas)
-
-    def _vma_at(self, gp: int):
-        i = bisect.bisect_right(self.vma_starts, gp) - 1
-        if i >= 0 and gp < self.vma_list[i].end:
-            return self.vma_list[i]
-        return None
-
-    def _spans(self, ev):
-        """(first page, last page) ranges an event touches (for sizing blocks)."""
-        e = ev.get("e")
-        if e in ("r", "w", "a"):
-            a = ev["addr"]
-            yield a // self.ps, (a + ev.get("size", self.ps) - 1) // self.ps
-        elif e == "run":
-            a = ev["addr"]
-            last = a + ev.get("stride", self.ps) * (ev["count"] - 1) + ev.get("size", self.ps) - 1
-            yield a // self.ps, last // self.ps
-        elif e in ("alloc", "mmap", "munmap", "prefetch") or (e == "advise" and "addr" in ev):
-            yield ev["addr"] // self.ps, (ev["addr"] + ev["size"] - 1) // self.ps
-
-    def _block_sizes(self) -> dict:
-        """The first and last page any VMA or event uses in each block (block-relative)."""
-        need: dict[int, tuple] = {}
-        for ev in self.wl.events:
-            for lo, hi in self._spans(ev):
-                for b in range(lo // self.B, hi // self.B + 1):
-                    first = max(lo, b * self.B) - b * self.B
-                    last = min(hi, (b + 1) * self.B - 1) - b * self.B
-                    old = need.get(b, (first, last))
-                    need[b] = (min(old[0], first), max(old[1], last))
-        return need
-
-    def _extent(self, gp: int) -> tuple[int, int, tuple]:
-        """(first page, pages, chunk sizes) of the world of ``gp``'s block.  A chunk lies in
-        one VMA, so only chunks no longer than the span the block uses can ever fit: the
-        world keeps just those, starts at the span aligned to the largest of them (every
-        window keeps its alignment) and ends one page past it (a window is never cut short
-        by the world's edge).  A small workload gets a small world that replays in the
-        checker's bounds."""
-        b = gp // self.B
-        lo, hi = self.need.get(b, (gp - b * self.B,) * 2)
-        chunks = tuple(c for c in self.chunks if c <= hi - lo + 1)
-        off = lo - lo % chunks[0]
-        return b * self.B + off, min(self.B, hi + 2) - off, chunks
 
     def _count(self, ev) -> int:
         e = ev.get("e")
@@ -272,193 +114,7 @@ class _Runner:
             return ev["count"] * ((size - 1) // self.ps + 1)
         return 0
 
-    def _config(self, pages: int, layout: str, chunks: tuple, remote: tuple):
-        cls = self.cls.Config
-        names = {f.name for f in dataclasses.fields(cls)}
-        want = dict(
-            gpus=self.G, pages=pages, vma_layout=layout,
-            vram_pages=max(1, min(pages, max(self.cap))), default_link=self.default_link,
-            links=self.links, sys_atomics=self.sys_atomics, gpu_accesses=BIG,
-            gpu_kinds="rwa", gpu_pages="", cpu_writes=BIG, cpu_reads=True, munmaps=BIG,
-            forks=1 if self.fork_used else 0, evictions=BIG, contention=False,
-            chunk_pages=chunks[0], chunk_sizes=chunks[1:-1], granularity=chunks[0], migrate_on_fault=self.pol.fault == "migrate",
-            remote_pages=remote)
-        cfg = cls(**{k: v for k, v in want.items() if k in names})
-        cfg.validate()
-        return cfg
-
-    def _model(self, cfg):
-        m = self.models.get(cfg)
-        if m is None:
-            m = self.cls(cfg)
-            self.models[cfg] = m = (m, _Acts(m))
-        return m
-
-    def _layout(self, base: int, pages: int) -> str:
-        out, prev = [], None
-        for gp in range(base, base + pages):
-            v = self._vma_at(gp)
-            if v is None:
-                out.append("-")
-            else:
-                if prev is not None and v is not prev and out and out[-1] != "-":
-                    out.append("|")
-                out.append(v.kind)
-            prev = v
-        return "".join(out)
-
-    def _shard(self, gp: int) -> _Shard:
-        b = gp // self.B
-        sh = self.shards.get(b)
-        if sh is not None:
-            return sh
-        sh = _Shard()
-        sh.index = len(self.shard_list)
-        sh.base, sh.pages, sh.chunks = self._extent(gp)
-        sh.layout = self._layout(sh.base, sh.pages)
-        sh.remote = ()
-        sh.model, sh.acts = self._model(self._config(sh.pages, sh.layout, sh.chunks, ()))
-        sh.state = sh.model.initial_states()[0]
-        sh.fired, sh.outs = [], []
-        sh.res = [0] * self.G
-        self.shards[b] = sh
-        self.shard_list.append(sh)
-        if self.forked:
-            self._fire(sh, sh.acts.step[("fork",)])
-        return sh
-
-    def _repin(self, sh: _Shard, pages, on: bool):
-        """Pin pages to where they are (map remotely) or unpin them: the block's model is
-        rebuilt with ``remote_pages`` (a config of the model), the world carries over."""
-        remote = set(sh.remote)
-        remote = remote | set(pages) if on else remote - set(pages)
-        if tuple(sorted(remote)) == sh.remote:
-            return
-        sh.remote = tuple(sorted(remote))
-        sh.model, sh.acts = self._model(self._config(sh.pages, sh.layout, sh.chunks,
-                                                     sh.remote))
-
-    # ---- firing and observing ---------------------------------------------------------------
-    def _fire(self, sh: _Shard, a):
-        old = sh.state
-        r = sh.model.fire(a, old)
-        if r is None:
-            return None
-        out, new = r
-        if not self._evicting:
-            self.fresh.clear()      # allocations made by this action (never the victim)
-        sh.state = new
-        sh.fired.append(a)
-        sh.outs.append(out)
-        self.m.c["steps"] += 1
-        if out and out != "hit":
-            self.m.outcome(out)
-        ow, nw = old[0], new[0]
-        if nw.pte is not ow.pte:
-            self._moves(sh, ow.pte, nw.pte)
-        if nw.gpte is not ow.gpte:
-            self.m.c["invalidations"] += sum(1 for i in _changed(ow.gpte, nw.gpte)
-                                             if nw.gpte[i][0] == NO and ow.gpte[i][0] != NO)
-        if nw.arefs is not ow.arefs:
-            self._allocations(sh, ow.arefs, nw.arefs)
-        return r
-
-    def _moves(self, sh: _Shard, old, new):
-        """Migrations, read off the CPU page table: a page whose PTE went from a system frame
-        (or a migration entry) to a device entry moved host->device, and so on."""
-        groups: dict = {}
-        pages = []
-        P = sh.pages
-        for a in _changed(old, new):
-            o, n = old[a], new[a]
-            if o == n:
-                continue
-            ok, of = o
-            nk, nf = n
-            if nk in _DEV:
-                dst = sh.owner(nf)
-                if ok == Cpte.MIG or ok in _SYS:
-                    src = -1
-                elif ok in _DEV and sh.owner(of) != dst:
-                    src = sh.owner(of)
-                else:
-                    if ok == Cpte.NONE:
-                        self.m.c["populated_vram"] += 1
-                    continue
-            elif ok in _DEV and nk in _SYS:
-                src, dst = sh.owner(of), -1
-            else:
-                continue
-            groups.setdefault((src, dst), set()).add(of)
-            pages.append(sh.base + a % P)
-        for (src, dst), frames in groups.items():
-            fast = src >= 0 and dst >= 0 and self._link(src, dst) == 2
-            self.m.transfer(src, dst, len(frames), fast)
-        for gp in set(pages):
-            if self.m.migrated(gp) and self.pol.thrashing == "pin":
-                self._repin(sh, (gp - sh.base,), True)
-                self.m.c["pinned_pages"] += 1
-
-    def _link(self, g: int, h: int) -> int:
-        return self.links[min(g, h)][max(g, h)] if self.links else self.default_link
-
-    def _allocations(self, sh: _Shard, old, new):
-        """VRAM allocations born or freed (zdd references), residency, and TTM eviction when
-        a GPU is over its capacity (the header's mem_bytes)."""
-        V = sh.model.config.vram_pages
-        for i in _changed(old, new):
-            if (old[i] > 0) == (new[i] > 0):
-                continue
-            key = (sh.index, i)
-            if new[i] > 0:
-                self.order[i // V][key] = None
-                self.fresh.add(key)
-            else:
-                self.order[i // V].pop(key, None)
-        over = False
-        for g in range(self.G):
-            r = sum(new[g * V:(g + 1) * V])
-            if r != sh.res[g]:
-                self.resident[g] += r - sh.res[g]
-                sh.res[g] = r
-                over = over or self.resident[g] > self.cap[g]
-        total = sum(self.resident)
-        if total > self.m.c["resident_peak"]:
-            self.m.c["resident_peak"] = total
-        if over and not self._evicting:
-            self._evict()
-
-    def _evict(self):
-        """TTM under memory pressure: fire the model's eviction step on victims chosen by the
-        eviction policy (lru: least recently accessed allocation; fifo: oldest; random) until
-        every GPU fits, never the allocation just made."""
-        self._evicting = True
-        try:
-            for g in range(self.G):
-                order = self.order[g]
-                busy = []
-                while self.resident[g] > self.cap[g]:
-                    cands = [k for k in order if k not in self.fresh]
-                    if not cands:
-                        break
-                    key = self.rng.choice(cands) if self.pol.eviction == "random" else cands[0]
-                    order.pop(key)
-                    sh = self.shard_list[key[0]]
-                    before = self.m.c["migrations_d2h"]
-                    r = self._fire(sh, sh.acts.evict[key[1]])
-                    if r is None:
-                        continue
-                    self.m.c["evictions"] += 1
-                    self.m.c["evicted_pages"] += self.m.c["migrations_d2h"] - before
-                    if sh.state[0].arefs[key[1]] > 0:
-                        busy.append(key)
-                for key in busy:
-                    order[key] = None
-        finally:
-            self._evicting = False
-
-    # ---- flows ------------------------------------------------------------------------------
-    def _flow(self, sh: _Shard, pi: int, last):
+    def _flow(self, sh: Block, pi: int, last):
         """Run process ``pi``'s flow to idle, one label per scheduler turn; returns the
         last outcome (the one of the label that ended the run)."""
         for _ in range(STEP_CAP):
@@ -480,14 +136,14 @@ class _Runner:
         raise _Stop(f"livelock: {proc.actor} ran {STEP_CAP} labels without finishing one "
                     f"access (at {proc.labels[sh.state[1][pi][0]]}, block {sh.index})", sh)
 
-    def _idle(self, sh: _Shard, pi: int):
+    def _idle(self, sh: Block, pi: int):
         for _ in range(STEP_CAP):
             if sh.state[1][pi][0] == 0:
                 return
             yield BLOCKED
         raise _Stop(f"deadlock: {sh.model.procs[pi].actor} never became idle", sh)
 
-    def _gpu(self, sh: _Shard, g: int, lp: int, kind: int, prefetch: bool = False):
+    def _gpu(self, sh: Block, g: int, lp: int, kind: int, prefetch: bool = False):
         """One GPU access through the model's GPU fault flow: (outcome, faulted)."""
         pi = sh.acts.gpu_proc[g]
         yield from self._idle(sh, pi)
@@ -520,7 +176,7 @@ class _Runner:
             return "ok", True
         return last or "-EFAULT", True
 
-    def _performed(self, sh: _Shard, g: int, lp: int, kind: int):
+    def _performed(self, sh: Block, g: int, lp: int, kind: int):
         """The access just happened through GPU g's PTE: check it, count it, touch LRU."""
         w = sh.state[0]
         f = w.gpte[g * sh.pages + lp][0]
@@ -540,7 +196,7 @@ class _Runner:
             if key in order:
                 order.move_to_end(key)
 
-    def _check(self, sh: _Shard, a: int, f: int, who: str, kind: int):
+    def _check(self, sh: Block, a: int, f: int, who: str, kind: int):
         w = sh.state[0]
         latest = w.latest[a]
         kind_c, cf = w.pte[a]
@@ -553,10 +209,7 @@ class _Runner:
                     f"frame {f} holding version {seen}; the latest is version {latest} and "
                     f"the CPU page table has {cpu}", sh)
 
-    def _addr(self, sh: _Shard, a: int) -> int:
-        return (sh.base + a % sh.pages) * self.ps
-
-    def _cpu(self, sh: _Shard, mm: int, lp: int, write: bool):
+    def _cpu(self, sh: Block, mm: int, lp: int, write: bool):
         """One CPU access: in place, cpu_read / cpu_write, or the CPU fault flow."""
         m = self.m
         kind = Access.WRITE if write else Access.READ
@@ -571,7 +224,7 @@ class _Runner:
             if k == Cpte.MIG:                  # migration_entry_wait
                 yield BLOCKED
                 continue
-            if k in _DEV:
+            if k in DEV:
                 pi = sh.acts.cpu_proc[mm]
                 if procs[pi][0] != 0:
                     yield BLOCKED
@@ -607,21 +260,6 @@ class _Runner:
         m.t["time_access_ns"] += self.local_ns
         return "ok"
 
-    # ---- prefetch ---------------------------------------------------------------------------
-    def _world_of(self, gp: int):
-        """The block world holding page ``gp``, or None if none was made or it lies outside."""
-        sh = self.shards.get(gp // self.B)
-        if sh is None or not 0 <= gp - sh.base < sh.pages:
-            return None
-        return sh
-
-    def _resident(self, gp: int, g: int) -> bool:
-        sh = self._world_of(gp)
-        if sh is None:
-            return False
-        k, f = sh.state[0].pte[gp - sh.base]
-        return k in _DEV and sh.owner(f) == g
-
     def _prefetch_pages(self, g: int, gp: int):
         if self.pol.prefetch == "window":
             return range(gp + 1, gp + self.pol.prefetch_window + 1)
@@ -648,7 +286,7 @@ class _Runner:
             v = self._vma_at(gp)
             if v is None or not v.born or self._resident(gp, g):
                 continue
-            sh = self._shard(gp)
+            sh = self._block(gp)
             if sh.state[0].vma[gp - sh.base] == NO:
                 continue
             self.m.c["prefetches"] += 1
@@ -656,13 +294,12 @@ class _Runner:
 
     def _prefetch_ram(self, pages):
         for gp in pages:
-            sh = self._shard(gp)
+            sh = self._block(gp)
             lp = gp - sh.base
-            if sh.state[0].pte[lp][0] in _DEV:
+            if sh.state[0].pte[lp][0] in DEV:
                 self.m.c["prefetches"] += 1
                 yield from self._cpu(sh, 0, lp, False)
 
-    # ---- events -------------------------------------------------------------------------------
     def _pages(self, ev):
         ps = self.ps
         e = ev["e"]
@@ -686,7 +323,7 @@ class _Runner:
             if self.unborn and not self._born(gp):
                 out = "SIGSEGV" if g is None else "-EFAULT"
             else:
-                sh = self._shard(gp)
+                sh = self._block(gp)
                 lp = gp - sh.base
                 if g is None:
                     out = yield from self._cpu(sh, ev["mm"], lp, kind != Access.READ)
@@ -750,14 +387,14 @@ class _Runner:
         for gp in pages:
             by_block.setdefault(gp // self.B, []).append(gp)
         for b, gps in by_block.items():
-            sh = self._shard(gps[0])
+            sh = self._block(gps[0])
             self._repin(sh, [gp - sh.base for gp in gps if gp - sh.base < sh.pages],
                         where in ("ram", "cpu"))
 
     def _munmap(self, pages):
         """munmap() page by page with the model's munmap step (it waits for mmap_lock)."""
         for gp in pages:
-            sh = self._shard(gp)
+            sh = self._block(gp)
             lp = gp - sh.base
             if not 0 <= lp < sh.pages:
                 continue
@@ -770,7 +407,7 @@ class _Runner:
         if self.forked:
             return
         self.forked = True
-        for sh in self.shard_list:
+        for sh in self.block_list:
             while self._fire(sh, sh.acts.step[("fork",)]) is None:
                 yield BLOCKED
 
@@ -802,35 +439,6 @@ class _Runner:
                 raise _Stop(f"{where}: address {ev['addr']:#x} {bad}")
         return None
 
-    def _incoherent(self, addr: int) -> str | None:
-        gp = addr // self.ps
-        sh = self._world_of(gp)
-        if sh is None:
-            return None
-        w = sh.state[0]
-        lp = gp - sh.base
-        k, cf = w.pte[lp]
-        latest = w.latest[lp]
-        if k != Cpte.NONE and w.fver[cf] != latest:
-            return f"holds version {w.fver[cf]} in frame {cf}, the latest is {latest}"
-        for g in range(self.G):
-            f = w.gpte[g * sh.pages + lp][0]
-            if f != NO and w.fver[f] != latest:
-                return (f"is mapped by {self.gpu_names[g]} to frame {f} holding version "
-                        f"{w.fver[f]}, the latest is {latest}")
-        return None
-
-    def location(self, addr: int) -> str:
-        gp = addr // self.ps
-        sh = self._world_of(gp)
-        if sh is None:
-            return "none"
-        k, f = sh.state[0].pte[gp - sh.base]
-        if k in _DEV:
-            return self.gpu_names[sh.owner(f)]
-        return "none" if k == Cpte.NONE else "ram"
-
-    # ---- the scheduler ------------------------------------------------------------------------
     def _segments(self):
         """Events split at barriers (sync, expect; alloc and mmap too: a VMA exists for
         every stream after it): each segment's streams run concurrently."""
@@ -887,8 +495,8 @@ class _Runner:
                     self._interleave([self._stream(items) for _, items in sorted(seg.items())])
         except _Stop as stop:
             failure = str(stop)
-            if stop.shard is not None and failure.startswith("coherence"):
-                trace = self._save_trace(stop.shard, failure)
+            if stop.block is not None and failure.startswith("coherence"):
+                trace = self._save_trace(stop.block, failure)
         if self.progress:
             self.progress(self.m.c["accesses"], self.total)
         return RunResult(model=self.cls.name, policy=self.pol.as_dict(), seed=self.seed,
@@ -896,8 +504,7 @@ class _Runner:
                          failure=failure, trace_path=trace, workload=self.wl.name,
                          _runner=self)
 
-    # ---- counterexamples ---------------------------------------------------------------------
-    def _save_trace(self, sh: _Shard, msg: str) -> str | None:
+    def _save_trace(self, sh: Block, msg: str) -> str | None:
         """The block's actions from its initial state as an ``svmcheck replay`` file.  The
         configuration's budgets are cut to what the run used, so a small block replays
         within the checker's parameter bounds."""
