@@ -35,6 +35,8 @@ def test_prefetch_shape_on_one_2m_sweep():
         ("4k", "granularity=4k"), ("64k", "granularity=64k"),
         ("tree", "granularity=4k,prefetch=tree"), ("fit", None))}
     assert faults == {"4k": 512, "64k": 32, "tree": 6, "fit": 1}
+    tree = run(wl, policy="granularity=4k,prefetch=tree").metrics
+    assert tree["prefetched_pages"] == 512 - 6 and tree["migration_sizes"] == {PS: 512}
 
 
 def test_coarser_granularity_fewer_faults_same_bytes_less_time():

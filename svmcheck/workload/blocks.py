@@ -101,6 +101,7 @@ class Blocks:
         self.order = [OrderedDict() for _ in range(self.G)]   # live VRAM allocations, oldest first
         self.fresh: set = set()
         self._evicting = False
+        self.prefetch_flows: set = set()      # (block, process) running a prefetch
 
     def _links(self):
         h = self.wl.header
@@ -264,7 +265,8 @@ class Blocks:
             self.m.outcome(out)
         ow, nw = old[0], new[0]
         if nw.pte is not ow.pte:
-            self._moves(sh, ow.pte, nw.pte)
+            prefetch = a.proc is not None and (sh.index, a.proc.index) in self.prefetch_flows
+            self._moves(sh, ow.pte, nw.pte, prefetch)
         if nw.gpte is not ow.gpte:
             self.m.c["invalidations"] += sum(1 for i in _changed(ow.gpte, nw.gpte)
                                              if nw.gpte[i][0] == NO and ow.gpte[i][0] != NO)
@@ -272,7 +274,7 @@ class Blocks:
             self._allocations(sh, ow.arefs, nw.arefs)
         return r
 
-    def _moves(self, sh: Block, old, new):
+    def _moves(self, sh: Block, old, new, prefetch: bool):
         """Migrations, read off the CPU page table: a page whose PTE went from a system frame
         (or a migration entry) to a device entry moved host->device, and so on."""
         groups: dict = {}
@@ -302,7 +304,7 @@ class Blocks:
             pages.append(sh.base + a % P)
         for (src, dst), frames in groups.items():
             fast = src >= 0 and dst >= 0 and self._link(src, dst) == 2
-            self.m.transfer(src, dst, len(frames), fast)
+            self.m.transfer(src, dst, len(frames), fast, prefetch)
         for gp in set(pages):
             if self.m.migrated(gp) and self.pol.thrashing == "pin":
                 self._repin(sh, (gp - sh.base,), True)

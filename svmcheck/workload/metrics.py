@@ -9,7 +9,8 @@ from . import cost
 
 COUNTERS = (
     "accesses", "gpu_accesses", "cpu_accesses", "remote_accesses",
-    "gpu_faults", "cpu_faults", "fault_batches", "prefetch_faults", "prefetches",
+    "gpu_faults", "cpu_faults", "fault_batches", "batch_size_max", "prefetch_faults",
+    "prefetches", "prefetched_pages",
     "migrations_h2d", "migrations_d2h", "migrations_d2d", "populated_vram",
     "bytes_h2d", "bytes_d2h", "bytes_d2d",
     "evictions", "evicted_pages", "ebusy", "efault", "retries", "invalidations",
@@ -26,6 +27,7 @@ class Metrics:
         self.c = dict.fromkeys(COUNTERS, 0)
         self.t = dict.fromkeys(TIMES, 0.0)
         self.links: dict[str, int] = {}
+        self.sizes: dict[int, int] = {}       # bytes of one transfer -> how many
         self.names = list(gpu_names)
         self.lapse_ns = lapse_ns
         self.threshold = threshold
@@ -39,7 +41,7 @@ class Metrics:
     def node(self, owner: int) -> str:
         return "host" if owner < 0 else self.names[owner]
 
-    def transfer(self, src: int, dst: int, pages: int, fast: bool) -> None:
+    def transfer(self, src: int, dst: int, pages: int, fast: bool, prefetch: bool) -> None:
         """``pages`` moved from ``src`` to ``dst`` (-1 = system RAM) in one migration."""
         nbytes = pages * self.page_size
         kind = "h2d" if src < 0 else "d2h" if dst < 0 else "d2d"
@@ -47,6 +49,9 @@ class Metrics:
         self.c[f"bytes_{kind}"] += nbytes
         key = f"{self.node(src)}->{self.node(dst)}"
         self.links[key] = self.links.get(key, 0) + nbytes
+        self.sizes[nbytes] = self.sizes.get(nbytes, 0) + 1
+        if prefetch:
+            self.c["prefetched_pages"] += pages
         self.t["time_transfer_ns"] += cost.transfer_ns(nbytes, fast)
 
     def migrated(self, page: int) -> bool:
@@ -74,6 +79,9 @@ class Metrics:
     def as_dict(self) -> dict:
         out = dict(self.c)
         out["bytes_by_link"] = dict(sorted(self.links.items()))
+        out["migration_sizes"] = dict(sorted(self.sizes.items()))
+        b = self.c["fault_batches"]
+        out["batch_size_mean"] = round(self.c["gpu_faults"] / b, 3) if b else 0.0
         for k, v in self.t.items():
             out[k] = round(v)
         out["modelled_time_ns"] = round(self.now)

@@ -164,6 +164,7 @@ class _Runner(Blocks):
                 m.t["time_fault_ns"] += cost.FAULT_BATCH_NS
                 self.batch_fill[g] = 0
             self.batch_fill[g] += 1
+            m.c["batch_size_max"] = max(m.c["batch_size_max"], self.batch_fill[g])
             self.inflight[g] += 1
         try:
             yield PROGRESS
@@ -290,7 +291,12 @@ class _Runner(Blocks):
             if sh.state[0].vma[gp - sh.base] == NO:
                 continue
             self.m.c["prefetches"] += 1
-            yield from self._gpu(sh, g, gp - sh.base, Access.READ, prefetch=True)
+            key = (sh.index, sh.acts.gpu_proc[g])
+            self.prefetch_flows.add(key)
+            try:
+                yield from self._gpu(sh, g, gp - sh.base, Access.READ, prefetch=True)
+            finally:
+                self.prefetch_flows.discard(key)
 
     def _prefetch_ram(self, pages):
         for gp in pages:
