@@ -220,3 +220,59 @@ def _liveness(ex, p, unknown, model_path, obligations):
     else:
         t.reason = f"{lasso.obligation}: the run ends without reaching the goal"
     return PropertyResult(p.name, p.kind, "violated", t.reason, t)
+
+
+def check_reduced(model, *, properties=(), symmetry=False, por=False, verify=False, **kw):
+    """``check --symmetry`` / ``--por`` (docs/reductions.md): safety properties (always,
+    sometimes, sometimes_step, deadlock) on the reduced state graph; liveness properties,
+    for which neither reduction is shown sound, on a separate unreduced run.  A declared
+    symmetry is self-checked first and every property must be invariant under it
+    (explore/symmetry.py); ``verify`` re-runs the safety properties unreduced and raises
+    SvmCheckError unless the two runs agree.  Returns the reduced run's CheckResult, its
+    ``reduction`` dict saying what was reduced, how, and what was compared."""
+    from .errors import SvmCheckError
+    from .explore import por as P
+    from .explore import symmetry as S
+    flag = " and ".join(f for f, on in (("--symmetry", symmetry), ("--por", por)) if on)
+    if symmetry and por:
+        raise SvmCheckError("--symmetry and --por together are not supported (ample sets "
+                            "are not computed on canonical states); use one of them")
+    props = select(model, properties)
+    safety = [p.name for p in props if not p.is_liveness]
+    live = [p.name for p in props if p.is_liveness]
+    if not safety:
+        S.refuse_liveness(props, flag)
+    if por and (kw.get("compact") or kw.get("workers", 1) > 1 or kw.get("checkpoint")):
+        raise SvmCheckError("--por's cycle proviso needs the one exact visited set of a "
+                            "single-process run; drop --compact, --workers and checkpoints")
+    if verify and (kw.get("compact") or kw.get("workers", 1) > 1 or kw.get("resume")):
+        raise SvmCheckError("--verify-reduction compares exact runs; drop --compact, "
+                            "--workers and --resume")
+    sym = expand = None
+    info = {"symmetry": None, "por": None, "liveness_unreduced": live}
+    if symmetry:
+        sym = S.require(model)
+        sample = S.sample_states(model)
+        S.self_check(model, sym, sample)
+        S.check_properties(model, sym, [p for p in props if p.name in safety], sample)
+        info["symmetry"] = {"group": sym.name, "order": sym.order}
+    if por:
+        expand = P.ample_sets(model, [p for p in props if p.name in safety])
+        info["por"] = {}
+    res = check(model, properties=safety, canon=sym.canon if sym else None, expand=expand,
+                **kw)
+    if verify:
+        plain = dict(kw, save_dir=None, progress=None, keep_graph=False)
+        info["verified"] = S.compare(res, check(model, properties=safety, **plain), sym=sym,
+                                     por=por)
+    if expand is not None:
+        info["por"].update(reduced_states=expand.reduced, local_situations=expand.independent)
+    if live:
+        lres = check(model, properties=live, **kw)
+        by_name = {r.name: r for r in res.properties + lres.properties}
+        res.properties = [by_name[p.name] for p in props]
+        if lres.result == "violated" or res.result == "ok" and lres.result == "incomplete":
+            res.result = lres.result
+        info["liveness_states"] = lres.states
+    res.reduction = info
+    return res

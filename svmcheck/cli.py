@@ -8,6 +8,7 @@ trace replays but no longer violates); 2 bad input, one line on stderr, no trace
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -70,6 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="progress lines on stderr, once a second: text or JSON (default: text)")
     c.add_argument("--junit", metavar="FILE",
                    help="write JUnit XML: one testcase per property (for CI)")
+    c.add_argument("--symmetry", action="store_true",
+                   help="explore one state per orbit of the GPUs the topology makes "
+                        "interchangeable (self-checked; liveness checked unreduced)")
+    c.add_argument("--por", action="store_true",
+                   help="partial-order reduction of process-local steps (safety only; "
+                        "liveness checked unreduced)")
+    c.add_argument("--verify-reduction", action="store_true",
+                   help="also run unreduced and fail (exit 2) unless verdicts, counts and "
+                        "counterexample lengths agree (docs/reductions.md)")
     c.add_argument("--report", metavar="OUT.html",
                    help="write a self-contained HTML report, violations' traces inline")
 
@@ -220,11 +230,19 @@ def cmd_check(args) -> int:
     if args.exact and (args.compact or args.workers > 1 or args.checkpoint or args.resume):
         raise SvmCheckError("--exact keeps every state in one process; drop --compact, "
                             "--workers, --checkpoint and --resume, or drop --exact")
-    res = check(model, properties=args.property,
-                limits=Limits(args.max_states, args.max_depth, args.time_limit),
-                keep_graph=bool(args.graph), progress=progress, save_dir=args.out,
-                model_path=path, compact=args.compact, workers=args.workers,
-                checkpoint=args.checkpoint or args.resume, resume=args.resume)
+    run = check
+    if args.symmetry or args.por:
+        from .check import check_reduced
+        run = functools.partial(check_reduced, symmetry=args.symmetry, por=args.por,
+                                verify=args.verify_reduction)
+    elif args.verify_reduction:
+        raise SvmCheckError("--verify-reduction compares a reduced run with an unreduced "
+                            "one; add --symmetry or --por")
+    res = run(model, properties=args.property,
+              limits=Limits(args.max_states, args.max_depth, args.time_limit),
+              keep_graph=bool(args.graph), progress=progress, save_dir=args.out,
+              model_path=path, compact=args.compact, workers=args.workers,
+              checkpoint=args.checkpoint or args.resume, resume=args.resume)
     if args.graph:
         from .explore.graph import to_networkx, write
         write(to_networkx(res.exploration), args.graph)
@@ -233,6 +251,8 @@ def cmd_check(args) -> int:
     shrunk = _shrink(args, model, res, path)
     if args.json:
         out = res.to_json()
+        if getattr(res, "reduction", None) is not None:
+            out["reduction"] = res.reduction
         for p in out["properties"]:
             if p["name"] in shrunk:
                 p["shrunk"] = shrunk[p["name"]]
@@ -244,12 +264,34 @@ def cmd_check(args) -> int:
             print(f"hash-compact: 64-bit fingerprints, {res.workers} worker(s); a verdict "
                   f"holds unless two states collide, P <= {res.collision_probability:.3g} "
                   f"(--exact for a proof)")
+        if getattr(res, "reduction", None) is not None:
+            print(_reduction_line(res.reduction))
         for name, sh in shrunk.items():
             change = ", ".join(f"{k} {a!r}->{b!r}" for k, (a, b) in sh["changed"].items())
             print(f"SHRUNK  {name}: {change or 'no smaller configuration violates'}; "
                   f"steps={sh['length']} file={sh['counterexample']}"
                   + (f" ({sh['stopped']}; --shrink searches on)" if sh["stopped"] else ""))
     return res.exit_code
+
+
+def _reduction_line(info) -> str:
+    """One line saying how the run was reduced and what the unreduced comparison found."""
+    parts = []
+    if info["symmetry"]:
+        parts.append(f"symmetry over {info['symmetry']['group']} "
+                     f"(group of {info['symmetry']['order']})")
+    if info["por"] is not None:
+        parts.append(f"partial-order reduction ({info['por']['reduced_states']} states "
+                     f"expanded partially)")
+    line = "reduced: " + ", ".join(parts)
+    v = info.get("verified")
+    if v:
+        line += (f"; verified against the unreduced run: {v['reduced_states']} vs "
+                 f"{v['unreduced_states']} states, same verdicts")
+    if info["liveness_unreduced"]:
+        line += (f"; liveness ({', '.join(info['liveness_unreduced'])}) checked unreduced "
+                 f"({info['liveness_states']} states)")
+    return line
 
 
 def _shrink(args, model, res, path) -> dict:

@@ -169,6 +169,48 @@ def refuse_liveness(props, flag: str) -> None:
         f"may miss or invent fair cycles; check them without {flag}")
 
 
+def compare(reduced, full, *, sym: Symmetry | None = None, por: bool = False) -> dict:
+    """``--verify-reduction``: a reduced CheckResult against the unreduced one of the same
+    properties.  Raises SvmCheckError (one line, the first disagreement) unless: every
+    verdict is equal; states and transitions are no more than unreduced; with symmetry, the
+    orbits of the reduced states are exactly the unreduced states and every counterexample
+    has the unreduced (shortest) length; with POR, no counterexample is shorter than the
+    shortest one.  Returns the numbers compared."""
+    name = full.model
+    if not (reduced.exploration.complete and full.exploration.complete):
+        raise SvmCheckError(
+            f"--verify-reduction needs complete runs of model {name}, but a limit stopped one; "
+            f"raise or drop --max-states/--max-depth/--time-limit")
+    problems = []
+    for r, u in zip(reduced.properties, full.properties):
+        if r.status != u.status:
+            problems.append(f"property {r.name} is {r.status} reduced but {u.status} unreduced")
+        elif r.length is not None and u.length is not None and r.kind in ("always", "deadlock"):
+            if (sym is not None and r.length != u.length) or r.length < u.length:
+                problems.append(f"property {r.name}'s counterexample has {r.length} steps "
+                                f"reduced but {u.length} unreduced")
+    if reduced.states > full.states or reduced.transitions > full.transitions:
+        problems.append(f"the reduced run is larger ({reduced.states} states, "
+                        f"{reduced.transitions} transitions) than the unreduced one "
+                        f"({full.states}, {full.transitions})")
+    out = {"reduced_states": reduced.states, "unreduced_states": full.states,
+           "reduced_transitions": reduced.transitions,
+           "unreduced_transitions": full.transitions}
+    if sym is not None:
+        ex = reduced.exploration
+        covered = sum(len(sym.orbit(ex.state(i))) for i in range(reduced.states))
+        out["orbit_states"] = covered
+        if covered != full.states:
+            problems.append(f"the orbits of the {reduced.states} reduced states cover "
+                            f"{covered} states, the unreduced run has {full.states}: the model "
+                            f"is not symmetric under {sym.name}")
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise SvmCheckError(f"reduction check failed for model {name}: {problems[0]}{more}; "
+                            f"do not trust reduced runs of this configuration")
+    return out
+
+
 def _succ(model, st) -> list:
     return [(a.name, out, t) for a, out, t in model.successors(st)]
 
