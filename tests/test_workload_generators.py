@@ -10,7 +10,9 @@ from collections import Counter
 import pytest
 
 from svmcheck.errors import SvmCheckError
+from svmcheck.workload.format import load
 from svmcheck.workload.generators import GENERATORS, PAGE, generate, parse_spec
+from svmcheck.workload.runner import run
 
 # small enough that every generator runs in milliseconds
 SMALL = {
@@ -73,6 +75,14 @@ def test_same_seed_same_events_and_header(name):
     spans = [(base, base + n) for base, n in buffers(a).values()]
     assert accesses(a) and all(any(lo <= pg < hi for lo, hi in spans)
                                for _, _, pg, _ in accesses(a))
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_generated_workload_is_valid_and_runs_coherently_on_xe(name, tmp_path):
+    w = load(generate(name, **SMALL[name]))             # the format's validation
+    r = run(w, model="xe", out_dir=str(tmp_path))
+    assert r.ok, r.failure
+    assert r.metrics["accesses"] == len(accesses(w)) and r.metrics["gpu_faults"] > 0
 
 
 @pytest.mark.parametrize("name", ["random", "zipf", "graph"])
