@@ -131,11 +131,14 @@ def self_check(model, sym: Symmetry, states=None) -> None:
         succ = _succ(model, st)
         for p in sym.perms:
             pst = sym.apply(p, st)
-            want = sorted(repr((n, o, sym.apply(p, t))) for n, o, t in succ)
-            got = sorted(repr(x) for x in _succ(model, pst))
-            if want != got:
-                _refuted(model, sym, p, "a reachable state's successors to states that are "
-                                        "not the successors of its image")
+            want = {repr((n, o, sym.apply(p, t))): n for n, o, t in succ}
+            got = {repr(x): x[0] for x in _succ(model, pst)}
+            if sorted(want) != sorted(got):
+                odd = sorted({want[k] for k in want.keys() - got.keys()}
+                             | {got[k] for k in got.keys() - want.keys()})
+                _refuted(model, sym, p, f"the successors of a reachable state by step "
+                                        f"{'/'.join(odd) or '?'} to states that are not the "
+                                        f"successors of its image")
         if sym._fast is not None:
             orbit = sym.orbit(st)
             c = sym.canon(st)
