@@ -46,9 +46,11 @@ class Trace:
                 "reason": self.reason}
 
     def digest(self) -> str:
-        body = json.dumps({"c": self.config, "p": self.property, "i": self.init,
-                           "s": self.steps, "l": self.lasso_start, "st": self.start},
-                          sort_keys=True)
+        key = {"c": self.config, "p": self.property, "i": self.init, "s": self.steps,
+               "l": self.lasso_start}
+        if self.start is not None:      # only then: other traces keep their names
+            key["st"] = self.start
+        body = json.dumps(key, sort_keys=True)
         return hashlib.sha1(body.encode()).hexdigest()[:8]
 
     def save(self, directory: str = "counterexamples") -> str:
