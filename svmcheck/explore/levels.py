@@ -33,6 +33,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import pickle
 import time
 from array import array
 
@@ -44,7 +45,7 @@ from .bfs import Exploration, Limits, _has_successor, no_gc, _property_checker, 
     _step_matches, _unhashable
 
 KEY_SHIFT = 20          # order key = parent index << KEY_SHIFT | successor position
-BATCH = 16384           # frontier states expanded between two merges
+BATCH = 2048            # frontier states expanded between two merges
 
 
 class CheckpointError(SvmCheckError):
@@ -68,6 +69,7 @@ class Expander:
         self.next_frontier: list = []
         self.cands: list = []                 # batch candidate slot -> state
         self.outcome_id: dict = {None: 0}
+        self.me, self.parts = 0, 1           # this expander's fingerprint partition, of parts
 
     def add(self, items):
         """Adopt (index, state) pairs as frontier states (initial states, a resume)."""
@@ -76,6 +78,7 @@ class Expander:
         return self.evaluate([(j, st) for j, st in items])
 
     def start_level(self):
+        self.next_frontier.sort(key=lambda x: x[0])
         self.frontier, self.next_frontier, self.pos = self.next_frontier, [], 0
 
     def any_successor(self):
@@ -97,6 +100,7 @@ class Expander:
         fingerprint = fpm.fingerprint
         while pos < len(fr) and fr[pos][0] < hi:
             i, st = fr[pos]
+            fr[pos] = None             # an expanded state is not needed any more
             pos += 1
             succs = successors(st)
             full = len(succs)
@@ -140,12 +144,26 @@ class Expander:
                 "outcomes": new_outcomes, "terminal": terminal, "deadlocks": deadlocks,
                 "witnesses": witnesses}
 
-    def commit(self, won_slots, won_index) -> dict:
-        """Keep the candidates this expander won (as states ``won_index``), test them."""
-        cands = self.cands
-        items = [(j, cands[s]) for s, j in zip(won_slots.tolist(), won_index.tolist())]
+    def commit(self, won_slots, won_index, won_owner) -> dict:
+        """Number the candidates this expander won (``won_index``): keep those it owns (a
+        fingerprint's partition), test them, and pack the others for their owners."""
+        cands, me = self.cands, self.me
+        keep, out = [], {}
+        for s, j, o in zip(won_slots.tolist(), won_index.tolist(), won_owner.tolist()):
+            if o == me:
+                keep.append((j, cands[s]))
+            else:
+                out.setdefault(o, []).append((j, cands[s]))
         self.cands = []
-        items.sort(key=lambda x: x[0])
+        self.next_frontier.extend(keep)
+        r = self.evaluate(keep)
+        r["send"] = {o: pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
+                     for o, items in out.items()}
+        return r
+
+    def receive(self, payloads) -> dict:
+        """Adopt new states another expander found in this one's partition."""
+        items = [x for blob in payloads for x in pickle.loads(blob)]
         self.next_frontier.extend(items)
         return self.evaluate(items)
 
@@ -262,6 +280,19 @@ def _all(pool, name, args_per=None, *args):
 # the coordinator
 # --------------------------------------------------------------------------------------------
 
+def _merge_runs(f1, i1, f2, i2):
+    """Merge two sorted runs of distinct fingerprints in O(n), with no sort and no copy of
+    the inputs beyond the result (12 bytes per state)."""
+    pos = np.searchsorted(f1, f2) + np.arange(len(f2))
+    n = len(f1) + len(f2)
+    f, i = np.empty(n, dtype=f1.dtype), np.empty(n, dtype=i1.dtype)
+    rest = np.ones(n, dtype=bool)
+    rest[pos] = False
+    f[pos], i[pos] = f2, i2
+    f[rest], i[rest] = f1, i1
+    return f, i
+
+
 class _Visited:
     """Sorted runs of (fingerprint, index); runs of similar size are merged (as an LSM tree),
     so a lookup costs a binary search per run and an insert amortised O(log n) copies."""
@@ -286,16 +317,13 @@ class _Visited:
 
     def add(self, fps, idx):
         order = np.argsort(fps, kind="stable")
-        self.runs.append((fps[order], idx[order].astype(np.int64)))
+        self.runs.append((fps[order], idx[order].astype(np.int32)))
         while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
-            (f1, i1), (f2, i2) = self.runs[-2], self.runs[-1]
-            f, i = np.concatenate([f1, f2]), np.concatenate([i1, i2])
-            order = np.argsort(f, kind="stable")
-            self.runs[-2:] = [(f[order], i[order])]
+            self.runs[-2:] = [_merge_runs(*self.runs[-2], *self.runs[-1])]
 
     def arrays(self):
         if not self.runs:
-            return np.zeros(0, "<u8"), np.zeros(0, "<i8")
+            return np.zeros(0, "<u8"), np.zeros(0, "<i4")
         f = np.concatenate([f for f, _ in self.runs])
         i = np.concatenate([i for _, i in self.runs])
         order = np.argsort(f, kind="stable")
@@ -324,7 +352,7 @@ def _explore_compact(model, always, sometimes, step_witnesses, keep_edges, check
     always, sometimes, step_witnesses = list(always), list(sometimes), list(step_witnesses)
     ex = Exploration(model, None, array("i"), array("i"), array("i"), [None], [], [0])
     ex.canon, ex.hash_compact, ex.fingerprint_bits = canon, True, fpm.BITS
-    ex.obligation_bits = array("Q") if obligations else None
+    ex.obligation_bits = array(_bits_type(len(obligations))) if obligations else None
     edges = (array("i"), array("i"), array("i"), array("i")) if keep_edges else None
     ex.edges = edges
     ex.workers = workers
@@ -343,7 +371,11 @@ def _explore_compact(model, always, sometimes, step_witnesses, keep_edges, check
     try:
         if workers > 1:
             ctx = multiprocessing.get_context("fork")
-            pool = [_Remote(ctx, mk()) for _ in range(workers)]
+            pool = []
+            for k in range(workers):
+                e = mk()
+                e.me, e.parts = k, workers
+                pool.append(_Remote(ctx, e))
         else:
             pool = [_Local(mk())]
         if resumed is None:
@@ -366,6 +398,15 @@ def _explore_compact(model, always, sometimes, step_witnesses, keep_edges, check
     if progress is not None:
         progress(_stats(ex, ex.depth, 0, ex.seconds), final=True)
     return ex
+
+
+def _bits_type(n: int) -> str:
+    """The smallest unsigned array type holding two bits per liveness obligation."""
+    for tc in "BHIQ":
+        if 2 * n <= 8 * array(tc).itemsize:
+            return tc
+    raise SvmCheckError(f"{n} liveness obligations do not fit the hash-compact explorer's "
+                        f"64 bits per state; check fewer liveness properties, or use --exact")
 
 
 def _initial(model, canon, ex, visited):
@@ -521,9 +562,12 @@ def _merge(ex, pool, res, visited, outcome_global, outcome_maps, edges):
         ex.parent.frombytes((keys[ft] >> KEY_SHIFT).astype("<i4").tobytes())
         ex.action.frombytes(acts[ft].astype("<i4").tobytes())
         ex.outcome.frombytes(outs[ft].astype("<i4").tobytes())
-        won = [(slot[new][owner[new] == k], gidx[new][owner[new] == k]) for k in range(len(pool))]
+        part = (fps[new] % np.uint64(len(pool))).astype(np.int32)
+        won = [(slot[new][owner[new] == k], gidx[new][owner[new] == k],
+                part[owner[new] == k]) for k in range(len(pool))]
     else:
-        won = [(np.zeros(0, np.int32), np.zeros(0, np.int64)) for _ in pool]
+        won = [(np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, np.int32))
+               for _ in pool]
     ex.transitions += len(keys)
     terminal = sorted(j for r in res for j in r["terminal"])
     ex.terminal.extend(terminal)
@@ -540,7 +584,13 @@ def _merge(ex, pool, res, visited, outcome_global, outcome_maps, edges):
         edges[1].frombytes(tr_g[eo].astype("<i4").tobytes())
         edges[2].frombytes(acts[eo].astype("<i4").tobytes())
         edges[3].frombytes(outs[eo].astype("<i4").tobytes())
-    _absorb(ex, _all(pool, "commit", won), pool)
+    done = _all(pool, "commit", won)
+    if len(pool) > 1:
+        # new states travel (pickled once) to the expander owning their fingerprint, which
+        # keeps the expanders' shares of every level even
+        inbox = [[r["send"][k] for r in done if k in r["send"]] for k in range(len(pool))]
+        done += _all(pool, "receive", [(box,) for box in inbox])
+    _absorb(ex, done, pool)
 
 
 # --------------------------------------------------------------------------------------------
@@ -650,7 +700,8 @@ def _save(directory, ex, visited, snap, meta_extra):
         for name, a in zip(EDGE_ARRAYS, ex.edges):
             arrays[name] = np.frombuffer(a, "<i4")[:snap["n_edges"]]
     if ex.obligation_bits is not None:
-        arrays["obligation_bits"] = np.frombuffer(ex.obligation_bits, "<u8")[:n]
+        arrays["obligation_bits"] = np.frombuffer(ex.obligation_bits,
+                                                  ex.obligation_bits.typecode)[:n]
     tmp = directory.rstrip("/") + ".tmp"
     os.makedirs(tmp, exist_ok=True)
     for name, a in arrays.items():
@@ -747,8 +798,9 @@ def _load(directory, model, meta_extra, ex, visited, outcome_global):
         for a, name in zip(ex.edges, EDGE_ARRAYS):
             a.frombytes(arr[name].astype("<i4").tobytes())
     if ex.obligation_bits is not None:
-        ex.obligation_bits.frombytes(arr["obligation_bits"].astype("<u8").tobytes())
-    visited.runs = [(arr["fps"].astype("<u8"), arr["fps_index"].astype(np.int64))]
+        ex.obligation_bits.frombytes(
+            arr["obligation_bits"].astype(ex.obligation_bits.typecode).tobytes())
+    visited.runs = [(arr["fps"].astype("<u8"), arr["fps_index"].astype(np.int32))]
     # the frontier: states [lo, n), rebuilt by replaying levels; checked against their prints
     fp_of = np.empty(n, dtype="<u8")
     fp_of[arr["fps_index"]] = arr["fps"]
