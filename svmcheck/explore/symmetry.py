@@ -2,8 +2,9 @@
 
 A model opts in with ``symmetry()`` returning a :class:`Symmetry` (or None when its
 configuration has no non-trivial symmetry): a group of permutations (of GPUs, threads, ...)
-and ``apply(perm, state)``.  The explorer stores ``canon(state)``, the lexicographically least
-state of the orbit, so every orbit of reachable states is explored once (bfs.py ``canon=``).
+and ``apply(perm, state)``.  The explorer stores ``canon(state)``, one chosen member of its
+orbit (by default the least), so every orbit of reachable states is explored once (bfs.py
+``canon=``).
 
 The reduction is sound for the properties checked here when the group is a group of
 *automorphisms* of the state graph (permuting a state permutes its successors and the
@@ -52,17 +53,19 @@ class Symmetry:
             out.add(self.apply(p, st))
         return out
 
-    def least(self, states):
-        try:
-            return min(states)
-        except TypeError:            # e.g. None beside a tuple somewhere in a local
-            return min(states, key=_sortable)
-
     def canon(self, st):
         """One member of ``st``'s orbit, the same for all its members (by default the least)."""
         if self._fast is not None:
             return self._fast(st)
-        return self.least([st] + [self.apply(p, st) for p in self.perms])
+        return least([st] + [self.apply(p, st) for p in self.perms])
+
+
+def least(states):
+    """The least of ``states`` in tuple order (None sorts first where it meets a tuple)."""
+    try:
+        return min(states)
+    except TypeError:            # e.g. None beside a tuple somewhere in a local
+        return min(states, key=_sortable)
 
 
 def declared(model) -> Symmetry | None:

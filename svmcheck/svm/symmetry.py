@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 
-from ..explore.symmetry import Symmetry
+from ..explore.symmetry import Symmetry, least
 from .state import NO
 from .topology import link
 
@@ -104,9 +104,6 @@ class _Perm:
             for p in model.procs)
 
     # ---- values -----------------------------------------------------------------------
-    def frame(self, f):
-        return self.fm[f]
-
     def pfns(self, pfns):
         """A tuple of (frame, writable) entries (None: not valid), as hmm and ranges keep."""
         fm, s = self.fm, self.sysf
@@ -174,8 +171,8 @@ class _Perm:
         return tuple(out)
 
 
-# World fields in declaration order, each with how a permutation rebuilds it (None: the
-# field does not mention GPUs and is left alone)
+# how a permutation rebuilds each World field that mentions GPUs (the others stay as they
+# are), in the World's field order
 def _field_fns(model, fields):
     table = {
         "pte": lambda P, w: P.pte(w),
@@ -233,7 +230,7 @@ def gpu_symmetry(model) -> Symmetry | None:
             cands = least_order(cands, views.full(st))
         if len(cands) == 1:
             return st if cands[0] == ident else apply(cands[0], st)
-        return _least([st if pi == ident else apply(pi, st) for pi in cands])
+        return least([st if pi == ident else apply(pi, st) for pi in cands])
 
     names = ",".join(map(str, sorted({g for pi in group for g in range(len(pi))
                                       if pi[g] != g})))
@@ -303,11 +300,3 @@ class _Views:
         if isinstance(v, tuple):
             return tuple([e if e is None else (rel[e[0]],) + e[1:] for e in v])
         return rel[v]
-
-
-def _least(vals):
-    try:
-        return min(vals)
-    except TypeError:
-        from ..explore.symmetry import _sortable
-        return min(vals, key=_sortable)
