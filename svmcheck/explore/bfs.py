@@ -16,6 +16,8 @@ import contextlib
 import gc
 import time
 from array import array
+
+from ..errors import SvmCheckError
 from dataclasses import dataclass, field
 
 
@@ -285,21 +287,31 @@ def _property_checker(ex, always, sometimes):
         return None
 
     def check_new(j, st):
+        # world-only predicates are called directly; Property.test (which wraps a crash in
+        # a model error naming the property) runs for the others, and again after a crash
         nonlocal live_always, live_some
-        decided = False
-        for p in live_always:
-            if not p.test(model, st):
-                ex.violations[p.name] = j
-                decided = True
-        if decided:
-            live_always = [q for q in live_always if q.name not in ex.violations]
-        decided = False
-        for p in live_some:
-            if p.test(model, st):
-                ex.witnesses[p.name] = j
-                decided = True
-        if decided:
-            live_some = [q for q in live_some if q.name not in ex.witnesses]
+        w = st[0]
+        p = None
+        try:
+            decided = False
+            for p in live_always:
+                if not (p.fn(model, w) if p.arity == 2 else p.test(model, st)):
+                    ex.violations[p.name] = j
+                    decided = True
+            if decided:
+                live_always = [q for q in live_always if q.name not in ex.violations]
+            decided = False
+            for p in live_some:
+                if p.fn(model, w) if p.arity == 2 else p.test(model, st):
+                    ex.witnesses[p.name] = j
+                    decided = True
+            if decided:
+                live_some = [q for q in live_some if q.name not in ex.witnesses]
+        except SvmCheckError:
+            raise
+        except Exception:
+            p.test(model, st)
+            raise
     return check_new
 
 
