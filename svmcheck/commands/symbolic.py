@@ -61,6 +61,8 @@ def cmd_prove(args) -> int:
           f"({res.seconds:.1f} s)")
     for p in res.properties:
         st = p["status"]
+        if st == "proved" and p.get("within_layout"):
+            st = "proved within the explored layout"
         line = f"  {p['name']:<40} {st}"
         if st in ("violated", "not inductive"):
             line += f" — step {p['step']}: {p['why']}"

@@ -79,13 +79,18 @@ def bmc(model, depth: int, *, properties=(), typ=None, save_dir="counterexamples
     if not props:
         raise SvmCheckError(f"model {model.name} declares no 'always' property to check")
     if encoding is None:
+        from .search import leaves_of
         typ = typ if typ is not None else learn_layout(model, depth)
-        encoding = Encoding(model, typ)
+        encoding = Encoding(model, typ, free=[x for v in (free or {}).values()
+                                              for x in leaves_of(v)])
     enc = encoding
-    res = BmcResult(model.name, model.config.as_dict(), depth, "ok", encoding=enc.stats())
+    cfg = {k: ("free" if k in (free or {}) else v) for k, v in model.config.as_dict().items()} \
+        if free else model.config.as_dict()
+    res = BmcResult(model.name, cfg, depth, "ok", encoding=enc.stats())
     solver = z3.Solver()
     if timeout_ms:
         solver.set("timeout", timeout_ms)
+    solver.add(*enc.free_domain)
     trans, leave = enc.transition(), enc.leaving()
     holds = {p.name: enc.holds(p) for p in props}
     frames = [enc.frame("s0")]
@@ -125,6 +130,7 @@ def bmc(model, depth: int, *, properties=(), typ=None, save_dir="counterexamples
             from .search import decode_free
             res.free = decode_free(free, m)
             concrete = rebuild(res.free)
+            res.config = concrete.config.as_dict()
             props = always_properties(concrete, [p.name for p in props])
         res.trace, name = _replay(concrete, enc, props, frames, acts[:k], m, save_dir,
                                   model_path)

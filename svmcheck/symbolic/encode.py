@@ -18,7 +18,7 @@ import z3
 from ..errors import ModelDefinitionError, SvmCheckError
 from . import layout
 from .paths import run_paths
-from .values import declare
+from .values import SBool, declare
 
 
 @dataclass
@@ -43,7 +43,7 @@ def disj(xs) -> str:
 class Encoding:
     """The symbolic transition relation of ``model`` over the layout ``typ``."""
 
-    def __init__(self, model, typ, *, max_paths: int = 200000, actions=None):
+    def __init__(self, model, typ, *, max_paths: int = 200000, actions=None, free=()):
         if model.steps_dynamic:
             names = ", ".join(n for n, _, _ in model.steps_dynamic)
             raise SvmCheckError(
@@ -54,7 +54,11 @@ class Encoding:
         self.post = layout.instantiate(typ, "post")
         self.npre = layout.variables(typ, self.pre)
         self.npost = layout.variables(typ, self.post)
-        self.decls = declare(self.npre + self.npost)
+        # free configuration leaves (search.py) are constants shared by every frame
+        self.free = list(free)
+        self.decls = declare(self.npre + self.npost + [
+            (x.e, "bool" if isinstance(x, SBool) else "int") for x in self.free])
+        self.free_domain = [self.parse(x.member(x.domain)) for x in self.free]
         self.vpre = [self.decls[n.strip("|")] for n, _ in self.npre]
         self.vpost = [self.decls[n.strip("|")] for n, _ in self.npost]
         self.type_pre = self.parse(conj(layout.constraints(typ, self.pre)))

@@ -71,6 +71,7 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
     trans = enc.transition()
     holds_pre = {p.name: enc.holds(p) for p in props}
     holds_post = {n: z3.substitute(f, *zip(enc.vpre, post_vars)) for n, f in holds_pre.items()}
+    type_post = z3.substitute(enc.type_pre, *zip(enc.vpre, post_vars))
     solver = z3.Solver()
     solver.set("timeout", timeout_ms)
     solver.add(enc.type_pre, trans)
@@ -81,7 +82,9 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
         changed = False
         for p in list(active):
             inv = [holds_pre[q.name] for q in active]
-            r = solver.check(*inv, z3.Not(holds_post[p.name]))
+            # property formulas are exact inside the layout; a post-state outside it is not
+            # reachable (the complete exploration put every reachable state inside)
+            r = solver.check(*inv, type_post, z3.Not(holds_post[p.name]))
             if r == z3.unsat:
                 continue
             if r != z3.sat:
@@ -93,12 +96,12 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
             changed = True
             break
     # is the layout itself preserved?  (relative to what survived)
-    type_post = z3.substitute(enc.type_pre, *zip(enc.vpre, post_vars))
     r = solver.check(*[holds_pre[q.name] for q in active], z3.Not(type_post))
     res.layout_inductive = r == z3.unsat
     for p in props:
         if p in active:
-            res.properties.append({"name": p.name, "status": "proved"})
+            res.properties.append({"name": p.name, "status": "proved",
+                                   "within_layout": not res.layout_inductive})
             continue
         c = ctis[p.name]
         if c[0] == "unknown":

@@ -103,9 +103,11 @@ def model_with_free(cls, cfg, names, depth):
         typ = layout.merge(typ, learn_layout(cls(with_values(cfg, values)), depth))
     try:
         model = cls(with_values(cfg, free))
+        model.initial_states()
     except (SvmCheckError, RuntimeError) as e:
         raise ConfigError(f"--free {', '.join(names)}: the parameter shapes the model itself "
-                          f"(its argument domains or processes), so it cannot be an unknown; "
+                          f"(its argument domains, processes or initial state), so it cannot be an "
+                          f"unknown; "
                           f"enumerate its values with --set instead") from e
     return model, typ, free
 

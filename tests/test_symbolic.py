@@ -1,0 +1,184 @@
+"""Z3 on the steps' own code: the symbolic layer, BMC against BFS, prove, configuration search."""
+import json
+
+import pytest
+import z3
+
+from svmcheck.check import check
+from svmcheck.explore.bfs import Limits
+from svmcheck.registry import resolve
+from svmcheck.symbolic import layout
+from svmcheck.symbolic.bmc import bmc
+from svmcheck.symbolic.encode import Encoding
+from svmcheck.symbolic.paths import run_paths
+from svmcheck.symbolic.prove import prove
+from svmcheck.symbolic.values import SBool, SInt
+from tests.conftest import zoo_model, zoo_path
+
+from svmcheck.cli import main
+
+
+# ---- the symbolic layer -----------------------------------------------------------------
+
+def test_paths_split_value_sets_and_fix_indices():
+    x = SInt("|x|", range(4))
+    b = SBool("|b|")
+    t = (10, 11, 12, 13)
+
+    def f(path):
+        if b and x > 1:
+            return t[x]
+        return -1
+    got = sorted(p.value for p in run_paths(f))
+    # b false: one path; b true: x in {0,1} one path, x in {2,3} fixed to each value
+    assert got == [-1, -1, 12, 13]
+
+
+def test_copied_leaves_stay_symbolic():
+    x = SInt("|x|", range(3))
+    paths = run_paths(lambda path: (x, 5))
+    assert len(paths) == 1 and paths[0].pc == [] and paths[0].value[0] is x
+
+
+def _model(name, **sets):
+    cls = resolve(name)[0]
+    return cls(cls.Config.build({k: str(v) for k, v in sets.items()}, model=cls.name))
+
+
+# ---- one definition: the encoding follows the step ----------------------------------------
+
+def test_changing_a_step_changes_its_encoding():
+    """The encoding is derived by running the step: a variant whose store is atomic gets a
+    different transition formula and a different BMC verdict, with nothing else edited."""
+    racy = zoo_model("counter.py")
+
+    class Atomic(type(racy)):
+        name = "counter-atomic"
+
+        def store(self, s, me):
+            """Write back the *current* value plus one (an atomic increment)."""
+            return me.goto("finish", s._replace(value=s.value + 1, done=s.done + 1))
+
+    fixed = Atomic(racy.config)
+    typ = layout.merge(_layout(racy), _layout(fixed))
+    e1, e2 = Encoding(racy, typ), Encoding(fixed, typ)
+    store = [i for i, a in enumerate(racy.actions) if a.name == "store"]
+    assert store and any(not z3.eq(e1.actions[i].trans, e2.actions[i].trans) for i in store)
+    assert bmc(racy, 6, save_dir=None).result == "violated"
+    assert bmc(fixed, 6, save_dir=None).result == "ok"
+
+
+def _layout(model):
+    from svmcheck.explore.bfs import explore
+    return layout.infer(explore(model).states)
+
+
+# ---- BMC agrees with BFS -----------------------------------------------------------------
+
+XS = dict(gpus=1, pages=1, vma_layout="a", chunk_pages=1, vram_pages=1, gpu_kinds="a")
+AGREE = [
+    ("pt-fence", 6, {}),
+    ("ring-direct-unlocked", 8, {}),
+    ("xe", 4, XS),
+    ("xe-no-recheck", 4, XS),
+    ("xe-efault-in-place", 5, XS),
+    ("xe-retry-unbounded", 5, XS),
+    ("xe-window-unclipped", 3, dict(XS, pages=2, vma_layout="a-", chunk_pages=2)),
+]
+
+
+@pytest.mark.parametrize("name,depth,sets", AGREE, ids=[a[0] for a in AGREE])
+def test_bmc_agrees_with_bfs(name, depth, sets, tmp_path):
+    """Same answer to "is there a violation within K steps", same shortest length, and
+    BMC's trace replays on the concrete model."""
+    m = _model(name, **sets)
+    c = check(m, limits=Limits(max_depth=depth), save_dir=None)
+    bfs = {p.name: p.length for p in c.properties
+           if p.kind == "always" and p.status == "violated"}
+    r = bmc(m, depth, save_dir=str(tmp_path))
+    got = {p["name"]: p["length"] for p in r.properties if p["status"] == "violated"}
+    assert (r.result == "violated") == bool(bfs)
+    if bfs:
+        assert min(got.values()) == min(bfs.values())
+        assert set(got) <= set(bfs)
+        path = next(p["counterexample"] for p in r.properties if p["counterexample"])
+        assert main(["replay", path]) == 0
+
+
+def test_bmc_agrees_with_bfs_on_the_zoo():
+    for spec, depth in (("counter.py", 6), ("retry.py", 10)):
+        for sets in ({}, {"retry_bound": 1}) if spec == "retry.py" else ({},):
+            m = zoo_model(spec, **sets)
+            c = check(m, limits=Limits(max_depth=depth), save_dir=None)
+            bfs = [p.length for p in c.properties if p.kind == "always" and p.length]
+            r = bmc(m, depth, save_dir=None)
+            got = [p["length"] for p in r.properties if p["length"] is not None]
+            assert (min(bfs) if bfs else None) == (min(got) if got else None), (spec, sets)
+
+
+# ---- prove ------------------------------------------------------------------------------
+
+def test_prove_proves_the_sound_zoo_model_with_its_auxiliary_invariant():
+    res = prove(zoo_model("retry.py"), save_dir=None)
+    assert res.result == "ok"
+    assert {p["name"]: p["status"] for p in res.properties} == {
+        "atomic_safe": "proved", "retries_count_holds": "proved", "value_counted": "proved"}
+
+
+def test_prove_reports_a_real_bug_as_violated_with_a_replayable_trace(tmp_path):
+    res = prove(zoo_model("retry.py", retry_bound=1), save_dir=str(tmp_path),
+                model_path=zoo_path("retry.py"))
+    bad = {p["name"]: p for p in res.properties if p["status"] != "proved"}
+    assert res.result == "violated"
+    assert any(p["status"] == "violated" and p["reachable"] for p in bad.values())
+    for p in bad.values():
+        assert main(["replay", p["counterexample"]]) == 0
+
+
+def test_prove_saves_a_counterexample_to_induction_that_replays(tmp_path, capsys):
+    res = prove(_model("pt-fence"), save_dir=str(tmp_path))
+    ctis = [p for p in res.properties if p["status"] == "not inductive"]
+    assert ctis and res.result == "incomplete" and res.exit_code == 3
+    for p in ctis:
+        assert not p["reachable"]
+        data = json.load(open(p["counterexample"]))
+        assert "start" in data and len(data["steps"]) == 1
+        assert main(["replay", p["counterexample"]]) == 0
+
+
+def test_a_corrupt_start_state_is_one_line(tmp_path, capsys):
+    res = prove(_model("pt-fence"), save_dir=str(tmp_path))
+    path = next(p["counterexample"] for p in res.properties if p.get("counterexample"))
+    data = json.load(open(path))
+    data["start"] = {"record": "Nope", "fields": []}
+    json.dump(data, open(path, "w"))
+    assert main(["replay", path]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "Nope" in err
+
+
+# ---- configuration search ----------------------------------------------------------------
+
+def test_free_parameter_search_finds_the_breaking_values(tmp_path, capsys):
+    assert main(["bmc", zoo_path("retry.py"), "--depth", "10", "--free", "retry_bound",
+                 "--json", "--out", str(tmp_path)]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["free"]["retry_bound"] < 2          # busy_for=2: a bound below it breaks
+    path = next(p["counterexample"] for p in out["properties"] if p["counterexample"])
+    assert main(["replay", path]) == 0
+    capsys.readouterr()
+    # the proof side: with busy_for=0 no bound breaks it within the depth
+    assert main(["bmc", zoo_path("retry.py"), "--depth", "10", "--free", "retry_bound",
+                 "--set", "busy_for=0", "--out", str(tmp_path)]) == 0
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["bmc", "pt-fence", "--depth", "2", "--free", "nope"], "no such parameter"),
+    (["bmc", zoo_path("retry.py"), "--depth", "2", "--free", "busy_for"], "shapes the model"),
+    (["bmc", "pt-fence", "--depth", "2", "--property", "deadlock_free"], "not an 'always'"),
+    (["prove", "pt-fence", "--property", "nope"], "nope"),
+])
+def test_bad_symbolic_input_is_one_line(argv, needle, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and needle in err
