@@ -96,3 +96,11 @@ def test_corrupt_checkpoint_is_one_line(tmp_path, capsys, damage):
         np.save(ck / "parent.npy", p)
     err = _one_line_error(argv, capsys)
     assert "checkpoint" in err
+
+
+def test_checkpoint_refuses_a_foreign_directory(tmp_path, capsys):
+    (tmp_path / "mine.txt").write_text("keep me")
+    err = _one_line_error(["check", zoo_path("counter.py"), "--checkpoint", str(tmp_path),
+                           "--quiet", "--out", str(tmp_path / "cx")], capsys)
+    assert "not an svmcheck checkpoint" in err
+    assert (tmp_path / "mine.txt").read_text() == "keep me"

@@ -365,6 +365,8 @@ def _explore_compact(model, always, sometimes, step_witnesses, keep_edges, check
                           step_witnesses=step_witnesses, check_deadlock=check_deadlock,
                           obligations=list(obligations), canon=canon, expand=expand)
     resumed = None
+    if checkpoint is not None and resume is None:
+        _check_writable(checkpoint)
     if resume is not None:
         resumed = _load(resume, model, meta_extra, ex, visited, outcome_global)
     pool = []
@@ -679,6 +681,17 @@ def _snapshot(ex, lo, hi) -> dict:
             "witnesses": {k: list(v) if isinstance(v, tuple) else v
                           for k, v in ex.witnesses.items()
                           if (v[0] if isinstance(v, tuple) else v) < (lo if isinstance(v, tuple) else hi)}}
+
+
+def _check_writable(directory):
+    """A checkpoint replaces its directory: refuse one that holds anything else."""
+    if not os.path.exists(directory):
+        return
+    if not os.path.isdir(directory):
+        raise CheckpointError(f"--checkpoint '{directory}' is a file; pass a directory")
+    if os.listdir(directory) and not os.path.isfile(os.path.join(directory, "meta.json")):
+        raise CheckpointError(f"--checkpoint '{directory}' holds files that are not an "
+                              f"svmcheck checkpoint; pass an empty or new directory")
 
 
 def _config_digest(model) -> str:
