@@ -12,7 +12,8 @@ For every (model, size) it runs, each in a fresh process (so peak RSS is that ru
 
 and reports unique ``states``, ``transitions``, ``seconds`` (wall), ``states_per_s``,
 ``peak_rss`` (bytes) and ``bytes_per_state`` (peak RSS growth over the run divided by the
-states; with workers, the coordinator's growth plus each worker's).  Beside each entry, ``spin``
+states; with workers, the coordinator's growth plus each worker's) and ``cpu_seconds`` (this
+process and its workers: on a loaded machine, wall time alone misleads).  Beside each entry, ``spin``
 holds SPIN's numbers on the exported model (``svmcheck export MODEL --promela``, then
 ``spin -a``, ``cc``, ``./pan``), or ``null`` with ``spin_reason``.  ``ratios`` compares the
 modes.  ``--quick`` runs small sizes (under a minute); the full run takes several minutes.
@@ -61,7 +62,9 @@ def child(argv) -> int:
     wall = time.perf_counter() - t0
     text = buf.getvalue()
     out = json.loads(text) if text.strip().startswith("{") else {"error": text.strip()}
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     out.update(rc=rc, wall=wall, rss0=rss0,
+               cpu=me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime,
                peak=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
                child_peak=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
     print(json.dumps(out))
@@ -85,6 +88,7 @@ def run_mode(model, sets, flags, workers=1):
         grow += workers * max(0, r["child_peak"] - r["rss0"])
     secs = r["wall"]
     return {"states": r["states"], "transitions": r["transitions"], "seconds": round(secs, 3),
+            "cpu_seconds": round(r["cpu"], 3),
             "states_per_s": round(r["states"] / secs) if secs > 0 else None,
             "peak_rss": r["peak"], "bytes_per_state": round(grow / max(1, r["states"]), 1),
             "result": r["result"]}

@@ -145,8 +145,8 @@ class Expander:
                 "witnesses": witnesses}
 
     def commit(self, won_slots, won_index, won_owner) -> dict:
-        """Number the candidates this expander won (``won_index``): keep those it owns (a
-        fingerprint's partition), test them, and pack the others for their owners."""
+        """Number the candidates this expander won (``won_index``): keep those it is to
+        expand (``won_owner``), test them, and pack the others for their expanders."""
         cands, me = self.cands, self.me
         keep, out = [], {}
         for s, j, o in zip(won_slots.tolist(), won_index.tolist(), won_owner.tolist()):
@@ -564,7 +564,7 @@ def _merge(ex, pool, res, visited, outcome_global, outcome_maps, edges):
         ex.parent.frombytes((keys[ft] >> KEY_SHIFT).astype("<i4").tobytes())
         ex.action.frombytes(acts[ft].astype("<i4").tobytes())
         ex.outcome.frombytes(outs[ft].astype("<i4").tobytes())
-        part = (fps[new] % np.uint64(len(pool))).astype(np.int32)
+        part = _balance(owner[new], len(pool))
         won = [(slot[new][owner[new] == k], gidx[new][owner[new] == k],
                 part[owner[new] == k]) for k in range(len(pool))]
     else:
@@ -588,11 +588,38 @@ def _merge(ex, pool, res, visited, outcome_global, outcome_maps, edges):
         edges[3].frombytes(outs[eo].astype("<i4").tobytes())
     done = _all(pool, "commit", won)
     if len(pool) > 1:
-        # new states travel (pickled once) to the expander owning their fingerprint, which
+        # surplus new states travel (pickled once) to the expanders that found fewer, which
         # keeps the expanders' shares of every level even
         inbox = [[r["send"][k] for r in done if k in r["send"]] for k in range(len(pool))]
         done += _all(pool, "receive", [(box,) for box in inbox])
     _absorb(ex, done, pool)
+
+
+def _balance(winner, parts: int) -> np.ndarray:
+    """Which expander keeps each new state of a batch: the one that found it, except that an
+    expander that found more than its share gives its last ones to those that found less, so
+    every expander holds about 1/parts of every stretch of indices (a batch expands a stretch)
+    while few states are pickled across."""
+    dest = winner.astype(np.int32)
+    if parts == 1 or not len(dest):
+        return dest
+    counts = np.bincount(dest, minlength=parts)
+    share = -(-len(dest) // parts)
+    needy = [[k, share - c] for k, c in enumerate(counts) if c < share]
+    for k in range(parts):
+        extra = counts[k] - share
+        if extra <= 0:
+            continue
+        mine = np.flatnonzero(dest == k)[-extra:]
+        at = 0
+        for slot in needy:
+            if at == len(mine):
+                break
+            take = min(slot[1], len(mine) - at)
+            dest[mine[at:at + take]] = slot[0]
+            slot[1] -= take
+            at += take
+    return dest
 
 
 # --------------------------------------------------------------------------------------------
