@@ -187,13 +187,10 @@ def _explore(model, always, sometimes, step_witnesses, keep_edges, check_deadloc
             for a, out, nst in succs:
                 if canon is not None:
                     nst = canon(nst)
-                if out is None:
-                    o = 0
-                else:
-                    o = outcome_id.get(out)
-                    if o is None:
-                        o = outcome_id[out] = len(outcomes)
-                        outcomes.append(out)
+                o = outcome_id.get(out)            # None -> 0
+                if o is None:
+                    o = outcome_id[out] = len(outcomes)
+                    outcomes.append(out)
                 try:
                     j = index_get(nst)     # hashing happens here, before any insert
                 except TypeError as e:

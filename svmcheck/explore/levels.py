@@ -114,13 +114,10 @@ class Expander:
             for k, (a, out, nst) in enumerate(succs):
                 if canon is not None:
                     nst = canon(nst)
-                if out is None:
-                    o = 0
-                else:
-                    o = outcome_id.get(out)
-                    if o is None:
-                        o = outcome_id[out] = len(outcome_id)
-                        new_outcomes.append(out)
+                o = outcome_id.get(out)            # None -> 0
+                if o is None:
+                    o = outcome_id[out] = len(outcome_id)
+                    new_outcomes.append(out)
                 try:
                     slot = seen.get(nst)
                 except TypeError as e:
