@@ -18,7 +18,10 @@ import z3
 from ..errors import ModelDefinitionError, SvmCheckError
 from . import layout
 from .paths import run_paths
+from .dialect import Smt
 from .values import SBool, declare
+
+SMT = Smt()
 
 
 @dataclass
@@ -58,17 +61,20 @@ class Encoding:
         self.free = list(free)
         self.decls = declare(self.npre + self.npost + [
             (x.e, "bool" if isinstance(x, SBool) else "int") for x in self.free])
-        self.free_domain = [self.parse(x.member(x.domain)) for x in self.free]
+        self.free_domain = [self.parse(SMT.member(x.e, "bool" if isinstance(x, SBool) else "int",
+                                                  x.domain)) for x in self.free]
         self.vpre = [self.decls[n.strip("|")] for n, _ in self.npre]
         self.vpost = [self.decls[n.strip("|")] for n, _ in self.npost]
         self.type_pre = self.parse(conj(layout.constraints(typ, self.pre)))
         self.act = z3.Int("act")
         self.max_paths = max_paths
+        self.paths: list = []      # (action, condition, assignments): the exports read these
         t0 = time.perf_counter()
         acts = model.actions if actions is None else actions
         self.actions = [self._encode_action(a) for a in acts]
         self.seconds = time.perf_counter() - t0
         self._holds: dict = {}
+        self.holds_paths: dict = {}   # property -> conditions of its True paths
 
     def parse(self, text: str):
         return z3.parse_smt2_string(f"(assert {text})", decls=self.decls)[0]
@@ -97,10 +103,13 @@ class Encoding:
             if p.value is None:
                 continue
             kind, body = p.value
+            pc = SMT.condition(p.pc)
             if kind == "ok":
-                trans.append(conj(p.pc + body))
+                eqs = [c for c in map(SMT.constraint, body) if c is not None]
+                trans.append(conj([pc] + eqs))
+                self.paths.append((a, p.pc, body))
             else:
-                leaving.append(conj(p.pc))
+                leaving.append(pc)
                 if kind == "crash":
                     msgs.append(body)
         return ActionEnc(a, self.parse(disj(trans)), self.parse(disj(leaving)), len(paths),
@@ -131,7 +140,9 @@ class Encoding:
                         raise
                     return False          # a predicate that crashes does not hold
             paths = run_paths(run, max_paths=self.max_paths, where=f"property {prop.name}")
-            f = self._holds[prop.name] = self.parse(disj(conj(p.pc) for p in paths if p.value))
+            self.holds_paths[prop.name] = [p.pc for p in paths if p.value]
+            f = self._holds[prop.name] = self.parse(
+                disj(SMT.condition(pc) for pc in self.holds_paths[prop.name]))
         return f
 
     # ---- frames ------------------------------------------------------------------------
@@ -152,7 +163,8 @@ class Encoding:
 
     def state_is(self, state):
         """Z3 over the pre-state: it is exactly ``state`` (a concrete system state)."""
-        return self.parse(conj(layout.bind(self.t, self.pre, state)))
+        return self.parse(conj(c for c in map(SMT.constraint,
+                                              layout.bind(self.t, self.pre, state)) if c))
 
     def decode(self, frame, m):
         return layout.decode(self.t, frame, m)

@@ -22,7 +22,10 @@ import z3
 
 from ..errors import SvmCheckError
 from . import values
-from .values import LazySeq, Leaf as SLeaf, SBool, SInt, smt_int, term
+from .dialect import Smt
+from .values import LazySeq, Leaf as SLeaf, SBool, SInt
+
+smt_int = Smt().int
 
 
 @dataclass(frozen=True)
@@ -193,42 +196,62 @@ class Misfit(Exception):
     """A value that does not fit the layout (a longer tuple, a tuple where a number was)."""
 
 
-def bind(t, target, value) -> list:
-    """Z3 constraints saying the variables ``target`` hold ``value`` (raises Misfit)."""
+def ref(x, kind: str):
+    """A post-state value as data: ("c", constant) or ("v", variable name, its kind)."""
+    if isinstance(x, SLeaf):
+        p = values._current
+        vals = p.values(x) if p is not None else x.domain
+        if len(vals) == 1:
+            x = vals[0]
+        else:
+            return ("v", x.e, "bool" if isinstance(x, SBool) else "int")
+    return ("c", bool(x) if kind == "bool" else int(x))
+
+
+def bind(t, target, value, guard=None) -> list:
+    """Assignments saying the variables ``target`` hold ``value`` (raises Misfit).
+
+    Each is ``(target name, kind, value ref or None, guard)``: ``None`` marks a slot past a
+    sequence's length (free for Z3, reset to a canonical 0 by the Promela export); ``guard``
+    is ``(length ref, i)`` when the assignment only matters if that length exceeds ``i``.
+    """
     if isinstance(t, Leaf):
         if not isinstance(value, (int, SLeaf)):
             raise Misfit(f"expected a number, found {type(value).__name__}")
-        return [f"(= {target.e} {term(value, t.kind)})"]
+        return [(target.e, t.kind, ref(value, t.kind), guard)]
     if isinstance(t, Rec):
         if isinstance(value, LazySeq):
             value = value.get()
         if not isinstance(value, tuple) or len(value) != len(t.children):
             raise Misfit(f"expected a tuple of {len(t.children)}")
-        return [c for ct, tv, vv in zip(t.children, target, value) for c in bind(ct, tv, vv)]
+        return [c for ct, tv, vv in zip(t.children, target, value)
+                for c in bind(ct, tv, vv, guard)]
     if isinstance(value, LazySeq):
         p = values._current
         if p is not None and id(value) in p.mat:
             value = p.mat[id(value)]
         else:
-            return _bind_lazy(t, target, value)
+            return _bind_lazy(t, target, value, guard)
     if not isinstance(value, tuple):
         raise Misfit("expected a tuple")
     if len(value) > t.maxlen:
         raise Misfit(f"a tuple of {len(value)} where at most {t.maxlen} fit")
-    out = [f"(= {target.length.e} {len(value)})"]
+    out = [(target.length.e, "int", ("c", len(value)), guard)]
     for tv, vv in zip(target.slots, value):
-        out += bind(t.elem, tv, vv)
+        out += bind(t.elem, tv, vv, guard)
+    for tv in target.slots[len(value):]:
+        out += [(n, k, None, guard) for n, k in variables(t.elem, tv)]
     return out
 
 
-def _bind_lazy(t, target, value: LazySeq) -> list:
+def _bind_lazy(t, target, value: LazySeq, guard) -> list:
     """An untouched sequence carried over: same length, same slots (under the length)."""
     if len(value.slots) > t.maxlen:
         raise Misfit("a sequence longer than its layout moved here")
-    n = term(value.length, "int")
-    out = [f"(= {target.length.e} {n})"]
+    n = ref(value.length, "int")
+    out = [(target.length.e, "int", n, guard)]
     for i, (tv, vv) in enumerate(zip(target.slots, value.slots)):
-        out += [f"(=> (> {n} {i}) {c})" for c in bind(t.elem, tv, vv)]
+        out += bind(t.elem, tv, vv, (n, i))
     return out
 
 

@@ -58,7 +58,7 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
     props = always_properties(model, properties)
     if not props:
         raise SvmCheckError(f"model {model.name} declares no 'always' property to prove")
-    ex = explore(model)
+    ex = explore(model, always=props)
     if not ex.complete:
         raise SvmCheckError("the exploration that learns the layout did not finish; shrink "
                             "the configuration")
@@ -104,6 +104,14 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
                                    "within_layout": not res.layout_inductive})
             continue
         c = ctis[p.name]
+        if p.name in ex.violations and not (c[0] == "cti" and c[1]["status"] == "violated"):
+            # the CTI came from an unreachable state, but the property is violated anyway:
+            # report the explorer's shortest trace, which replays from an initial state
+            t = tr.from_path(ex, ex.violations[p.name], p, model_path=model_path)
+            t.reason = "violated (the explorer's shortest trace; prove's CTI was unreachable)"
+            c = ("cti", dict(c[1], status="violated", reachable=True, length=len(t.steps),
+                             pre_state=None,
+                             counterexample=t.save(save_dir) if save_dir else None))
         if c[0] == "unknown":
             res.properties.append({"name": p.name, "status": "unknown", "reason": c[1]})
             res.result = "incomplete" if res.result == "ok" else res.result

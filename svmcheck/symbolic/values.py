@@ -81,13 +81,12 @@ class Path:
         return vals[k]
 
     def condition(self) -> list:
-        """SMT-LIB: every inspected leaf lies in its value set."""
+        """(leaf, values) for every inspected leaf whose set was narrowed on this path."""
         out = []
         for k, vals in self.dom.items():
             leaf = self.leaves[k]
-            if len(vals) == len(leaf.domain):
-                continue
-            out.append(leaf.member(vals))
+            if len(vals) != len(leaf.domain):
+                out.append((leaf, vals))
         return out
 
 
@@ -98,9 +97,6 @@ class Leaf:
     def concrete(self):
         v = current().fix(self)
         return self.enum(v) if self.enum is not None else v
-
-    def member(self, vals):
-        raise NotImplementedError
 
     def _test(self, pred):
         return current().test(self, pred)
@@ -184,14 +180,6 @@ class SInt(Leaf):
     def __init__(self, e, domain, enum=None):
         self.e, self.domain, self.enum = e, tuple(domain), enum
 
-    def member(self, vals):
-        lo, hi = min(vals), max(vals)
-        if lo == hi:
-            return f"(= {self.e} {smt_int(lo)})"
-        if len(vals) == hi - lo + 1:
-            return f"(and (>= {self.e} {smt_int(lo)}) (<= {self.e} {smt_int(hi)}))"
-        return "(or " + " ".join(f"(= {self.e} {smt_int(v)})" for v in vals) + ")"
-
     def __bool__(self):
         return self._test(lambda v: v != 0)
 
@@ -204,29 +192,8 @@ class SBool(Leaf):
     def __init__(self, e, domain=(False, True)):
         self.e, self.domain, self.enum = e, tuple(domain), None
 
-    def member(self, vals):
-        return self.e if vals == (True,) else f"(not {self.e})"
-
     def __bool__(self):
         return self._test(bool)
-
-
-def smt_int(v: int) -> str:
-    return str(v) if v >= 0 else f"(- {-v})"
-
-
-def term(x, kind: str) -> str:
-    """The SMT-LIB term of a post-state value: a copied leaf's variable or a constant."""
-    if isinstance(x, Leaf):
-        p = _current
-        vals = p.values(x) if p is not None else x.domain
-        if len(vals) == 1:
-            x = vals[0]
-        elif kind == "bool":
-            return x.e if isinstance(x, SBool) else f"(not (= {x.e} 0))"
-        else:
-            return x.e if isinstance(x, SInt) else f"(ite {x.e} 1 0)"
-    return ("true" if x else "false") if kind == "bool" else smt_int(int(x))
 
 
 def declare(names_kinds) -> dict:

@@ -1,0 +1,126 @@
+"""Rendering the symbolic encoding as text: SMT-LIB for Z3, expressions for Promela and TLA+.
+
+The encoding is data — a path's condition is ``[(leaf, values)]``, its effect is
+``[(target, kind, ref, guard)]`` (layout.bind) — and each engine's syntax lives here, so Z3,
+SPIN and TLC read the same paths of the same step executions.
+"""
+from __future__ import annotations
+
+from .values import SBool
+
+
+class Dialect:
+    true, false = "true", "false"
+
+    def name(self, var: str) -> str:
+        return var
+
+    def int(self, v: int) -> str:
+        return str(v)
+
+    def bool(self, v: bool) -> str:
+        return self.true if v else self.false
+
+    # composite forms, overridden per syntax
+    def eq(self, a, b): raise NotImplementedError
+    def ge(self, a, b): raise NotImplementedError
+    def le(self, a, b): raise NotImplementedError
+    def gt(self, a, b): raise NotImplementedError
+    def not_(self, a): raise NotImplementedError
+    def ite01(self, a): raise NotImplementedError
+    def _join(self, op, xs): raise NotImplementedError
+
+    def and_(self, xs):
+        xs = [x for x in xs if x != self.true]
+        return self.true if not xs else xs[0] if len(xs) == 1 else self._join("and", xs)
+
+    def or_(self, xs):
+        xs = [x for x in xs if x != self.false]
+        return self.false if not xs else xs[0] if len(xs) == 1 else self._join("or", xs)
+
+    def implies(self, a, b):
+        return self.or_([self.not_(a), b])
+
+    def member(self, var: str, kind: str, vals) -> str:
+        v = self.name(var)
+        if kind == "bool":
+            return v if tuple(vals) == (True,) else self.not_(v)
+        lo, hi = min(vals), max(vals)
+        if lo == hi:
+            return self.eq(v, self.int(lo))
+        if len(vals) == hi - lo + 1:
+            return self.and_([self.ge(v, self.int(lo)), self.le(v, self.int(hi))])
+        return self.or_([self.eq(v, self.int(x)) for x in vals])
+
+    def condition(self, pc) -> str:
+        return self.and_([self.member(leaf.e, "bool" if isinstance(leaf, SBool) else "int",
+                                      vals) for leaf, vals in pc])
+
+    def value(self, ref, kind: str) -> str:
+        """The text of an assigned value (layout.ref), converted to the slot's kind."""
+        if ref[0] == "c":
+            return self.bool(ref[1]) if kind == "bool" else self.int(int(ref[1]))
+        _, var, src = ref
+        v = self.name(var)
+        if src == kind:
+            return v
+        return self.ite01(v) if kind == "int" else self.not_(self.eq(v, self.int(0)))
+
+    def guard(self, guard) -> str:
+        length, i = guard
+        return self.gt(self.value(length, "int"), self.int(i))
+
+    def constraint(self, a) -> str | None:
+        """``target = value`` (under its guard), or None for a free slot."""
+        target, kind, ref, guard = a
+        if ref is None:
+            return None
+        c = self.eq(self.name(target), self.value(ref, kind))
+        return c if guard is None else self.implies(self.guard(guard), c)
+
+
+class Smt(Dialect):
+    def int(self, v):
+        return str(v) if v >= 0 else f"(- {-v})"
+
+    def eq(self, a, b): return f"(= {a} {b})"
+    def ge(self, a, b): return f"(>= {a} {b})"
+    def le(self, a, b): return f"(<= {a} {b})"
+    def gt(self, a, b): return f"(> {a} {b})"
+    def not_(self, a): return f"(not {a})"
+    def ite01(self, a): return f"(ite {a} 1 0)"
+    def implies(self, a, b): return f"(=> {a} {b})"
+
+    def _join(self, op, xs):
+        return f"({op} " + " ".join(xs) + ")"
+
+
+class Infix(Dialect):
+    """C-like infix syntax; subclasses set the operators and the variable naming."""
+    AND, OR, NOT, EQ = "&&", "||", "!", "=="
+
+    def __init__(self, names: dict):
+        self.names = names           # SMT variable name -> identifier
+
+    def name(self, var):
+        return self.names[var]
+
+    def eq(self, a, b): return f"({a} {self.EQ} {b})"
+    def ge(self, a, b): return f"({a} >= {b})"
+    def le(self, a, b): return f"({a} <= {b})"
+    def gt(self, a, b): return f"({a} > {b})"
+    def not_(self, a): return f"{self.NOT}({a})"
+
+    def _join(self, op, xs):
+        return "(" + f" {self.AND if op == 'and' else self.OR} ".join(xs) + ")"
+
+
+class Promela(Infix):
+    def ite01(self, a): return f"({a} -> 1 : 0)"
+
+
+class Tla(Infix):
+    AND, OR, NOT, EQ = "/\\", "\\/", "~", "="
+    true, false = "TRUE", "FALSE"
+
+    def ite01(self, a): return f"(IF {a} THEN 1 ELSE 0)"
