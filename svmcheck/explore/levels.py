@@ -594,9 +594,9 @@ def _merge(ex, pool, res, visited, outcome_global, outcome_maps, edges):
 
 def _balance(winner, parts: int) -> np.ndarray:
     """Which expander keeps each new state of a batch: the one that found it, except that an
-    expander that found more than its share gives its last ones to those that found less, so
-    every expander holds about 1/parts of every stretch of indices (a batch expands a stretch)
-    while few states are pickled across."""
+    expander that found more than its share gives some, spread over the batch, to those that
+    found fewer; so every expander holds about 1/parts of every stretch of indices (a batch
+    expands a stretch) while few states are pickled across."""
     dest = winner.astype(np.int32)
     if parts == 1 or not len(dest):
         return dest
@@ -607,7 +607,8 @@ def _balance(winner, parts: int) -> np.ndarray:
         extra = counts[k] - share
         if extra <= 0:
             continue
-        mine = np.flatnonzero(dest == k)[-extra:]
+        mine = np.flatnonzero(dest == k)
+        mine = mine[np.arange(extra) * len(mine) // extra]   # spread over the batch
         at = 0
         for slot in needy:
             if at == len(mine):
