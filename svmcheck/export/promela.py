@@ -1,0 +1,160 @@
+"""Promela (SPIN) and TLA+ from the same step executions Z3 reads.
+
+The model is exported through its symbolic encoding (svmcheck/symbolic/encode.py): every
+path of every action becomes one guarded, atomic transition — ``d_step { condition ->
+simultaneous assignments }`` in Promela, a disjunct of ``Next`` in TLA+ — and every ``always``
+property becomes an assertion / invariant over the same variables.  No step is re-written by
+hand, so SPIN and TLC check the protocol svmcheck checks.
+
+State correspondence: one variable per leaf of the layout (a variable-length tuple has its
+slots and a length; slots past the length are kept at 0 so that equal svmcheck states are equal
+SPIN states).  SPIN's process adds one control state before its loop (where the initial
+state's assertions run), so SPIN stores **svmcheck's state count + 1**.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..errors import SvmCheckError
+from ..explore.bfs import explore
+from ..symbolic import layout
+from ..symbolic.bmc import always_properties
+from ..symbolic.dialect import Promela, Tla
+from ..symbolic.encode import Encoding
+
+
+@dataclass
+class Exported:
+    model: object
+    enc: Encoding
+    idents: dict            # SMT variable name (pre or post) -> identifier
+    kinds: list             # (identifier, kind, lo, hi) per state variable
+    init: dict              # identifier -> initial value
+    props: list
+    states: int             # svmcheck's reachable states (the layout was learned from them)
+
+
+def prepare(model, properties=(), max_states: int = 2_000_000) -> Exported:
+    inits = model.initial_states()
+    if len(inits) != 1:
+        raise SvmCheckError(f"model {model.name} has {len(inits)} initial states; the Promela "
+                            f"and TLA+ exports support one")
+    ex = explore(model, limits=None)
+    if len(ex.states) > max_states:
+        raise SvmCheckError("the model is too large to export; shrink it with --set")
+    typ = layout.widen(layout.infer(ex.states))
+    enc = Encoding(model, typ)
+    props = always_properties(model, properties)
+    for p in props:
+        enc.holds(p)
+    idents, kinds = {}, []
+    leaves = _leaf_types(typ)
+    for i, ((pre, kind), (post, _)) in enumerate(zip(enc.npre, enc.npost)):
+        ident = f"v{i}"
+        idents[pre] = idents[post] = ident
+        lo, hi = leaves[i]
+        kinds.append((ident, kind, lo, hi))
+    init = {}
+    for target, kind, ref, _ in layout.bind(typ, enc.pre, inits[0]):
+        init[idents[target]] = 0 if ref is None else int(ref[1])
+    return Exported(model, enc, idents, kinds, init, props, len(ex.states))
+
+
+def _leaf_types(t) -> list:
+    """(lo, hi) of every variable in layout order (a Seq's length first)."""
+    if isinstance(t, layout.Leaf):
+        return [(t.lo, t.hi) if t.kind == "int" else (0, 1)]
+    if isinstance(t, layout.Rec):
+        return [x for c in t.children for x in _leaf_types(c)]
+    return [(0, t.maxlen)] + [x for _ in range(t.maxlen) for x in _leaf_types(t.elem)]
+
+
+def _ctype(kind, lo, hi) -> str:
+    if kind == "bool":
+        return "bit"
+    lo, hi = min(lo, 0), max(hi, 0)
+    if lo >= 0 and hi <= 255:
+        return "byte"
+    if -32768 <= lo and hi <= 32767:
+        return "short"
+    return "int"
+
+
+def _assignments(x: Exported, d, body) -> list[tuple[str, str]]:
+    """(identifier, new value) for every variable the path changes, simultaneous."""
+    out = []
+    for target, kind, ref, _guard in body:
+        ident = x.idents[target]
+        if ref is None:
+            val = d.bool(False) if kind == "bool" else d.int(0)   # canonical unused slot
+        elif ref[0] == "v" and x.idents[ref[1]] == ident and ref[2] == kind:
+            continue                                               # unchanged
+        else:
+            # a guarded copy moves a whole sequence: its slots past the length are 0 already
+            val = d.value(ref, kind)
+        out.append((ident, val))
+    return out
+
+
+def _identifier(name: str) -> str:
+    return re.sub(r"\W", "_", name)
+
+
+def promela(x: Exported) -> str:
+    d = Promela(x.idents)
+    m = x.model
+    lines = [f"/* svmcheck export of model {m.name} ({x.states} states), "
+             f"config {m.config.as_dict()} */",
+             f"/* {len(x.enc.paths)} transitions from {len(x.enc.actions)} actions; "
+             f"always properties asserted after every step */", ""]
+    for ident, kind, lo, hi in x.kinds:
+        lines.append(f"{_ctype(kind, lo, hi)} {ident} = {x.init.get(ident, 0)};")
+    for ident, kind, lo, hi in x.kinds:
+        t = _ctype(kind, lo, hi)           # SPIN cannot hide a bit
+        lines.append(f"hidden {'byte' if t == 'bit' else t} n_{ident};")
+    lines.append("")
+    for p in x.props:
+        cond = d.or_([d.condition(pc) for pc in x.enc.holds_paths[p.name]])
+        lines.append(f"#define P_{_identifier(p.name)} {cond}")
+    asserts = " ".join(f"assert(P_{_identifier(p.name)});" for p in x.props)
+    # one atomic statement checks the initial state: one extra SPIN state, whatever the count
+    lines += ["", "active proctype svm() {", f"  d_step {{ skip; {asserts} }}", "  do"]
+    for a, pc, body in x.enc.paths:
+        assigns = _assignments(x, d, body)
+        stage = " ".join(f"n_{i} = {v};" for i, v in assigns)
+        commit = " ".join(f"{i} = n_{i};" for i, _ in assigns)
+        lines.append(f"  /* {a.actor} {a.format()} */")
+        lines.append(f"  :: d_step {{ {d.condition(pc)} -> {stage} {commit} {asserts} }}")
+    lines += ["  od", "}", ""]
+    return "\n".join(lines)
+
+
+def tla(x: Exported) -> str:
+    d = Tla(x.idents)
+    m = x.model
+    name = _identifier(m.name).replace("_", "")
+    idents = [i for i, *_ in x.kinds]
+    lines = [f"---- MODULE {name} ----", f"\\* svmcheck export of model {m.name} "
+             f"({x.states} states), config {m.config.as_dict()}",
+             "EXTENDS Integers", f"VARIABLES {', '.join(idents)}",
+             f"vars == <<{', '.join(idents)}>>", "",
+             "Init == " + d.and_([f"{i} = {d.bool(bool(x.init.get(i, 0))) if k == 'bool' else x.init.get(i, 0)}"
+                                 for i, k, *_ in x.kinds]), ""]
+    acts = []
+    for n, (a, pc, body) in enumerate(x.enc.paths):
+        assigns = dict(_assignments(x, d, body))
+        parts = [d.condition(pc)] + [f"{i}' = {v}" for i, v in assigns.items()]
+        same = [i for i in idents if i not in assigns]
+        if same:
+            parts.append(f"UNCHANGED <<{', '.join(same)}>>")
+        lines.append(f"\\* {a.actor} {a.format()}")
+        lines.append(f"A{n} == " + " /\\ ".join(parts))
+        acts.append(f"A{n}")
+    lines += ["", "Next == " + (" \\/ ".join(acts) or "FALSE"), "",
+              "Spec == Init /\\ [][Next]_vars", ""]
+    for p in x.props:
+        cond = d.or_([d.condition(pc) for pc in x.enc.holds_paths[p.name]])
+        lines.append(f"{_identifier(p.name)} == {cond}")
+    lines += ["====", ""]
+    return "\n".join(lines)
