@@ -16,7 +16,7 @@ def add_parsers(sub):
 
 def cmd_export(args) -> int:
     from ..errors import SvmCheckError
-    from ..export.promela import prepare, promela, tla
+    from ..export.promela import prepare, promela, tla, transitions
     from .symbolic import _model
     if not (args.promela or args.tla):
         raise SvmCheckError("export needs --promela FILE or --tla FILE")
@@ -30,7 +30,7 @@ def cmd_export(args) -> int:
             except OSError as e:
                 raise SvmCheckError(f"cannot write '{path}': {e.strerror}; check the "
                                     f"directory") from None
-            print(f"wrote {path}: {len(x.enc.paths)} transitions, {len(x.kinds)} variables, "
+            print(f"wrote {path}: {transitions(x)} transitions, {len(x.kinds)} variables, "
                   f"{len(x.props)} invariants ({x.states} svmcheck states)")
     return 0
 

@@ -117,6 +117,7 @@ class Infix(Dialect):
 
 class Promela(Infix):
     def ite01(self, a): return f"({a} -> 1 : 0)"
+    def cond(self, c, a, b): return f"({c} -> {a} : {b})"
 
 
 class Tla(Infix):
@@ -124,3 +125,4 @@ class Tla(Infix):
     true, false = "TRUE", "FALSE"
 
     def ite01(self, a): return f"(IF {a} THEN 1 ELSE 0)"
+    def cond(self, c, a, b): return f"(IF {c} THEN {a} ELSE {b})"
