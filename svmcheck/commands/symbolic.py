@@ -12,31 +12,30 @@ from ..errors import SvmCheckError
 
 
 def add_parsers(sub):
-    from ..cli import _add_model_args, _positive_int
-    p = sub.add_parser("prove", help="prove always-properties inductive with Z3 (Houdini)")
-    p.add_argument("model", help="a shipped model's name or a path to a .py file")
-    _add_model_args(p)
-    p.add_argument("--property", action="append", default=[], metavar="NAME",
-                   help="prove only this property (repeatable; the others still strengthen "
-                        "nothing: only the selected ones form the invariant)")
-    p.add_argument("--timeout", type=_positive_int, default=60, metavar="S",
-                   help="Z3 time limit per query in seconds (default 60)")
-    p.add_argument("--out", default="counterexamples", metavar="DIR")
-    p.add_argument("--json", action="store_true")
-
-    b = sub.add_parser("bmc", help="bounded model checking with Z3, replayed concretely")
-    b.add_argument("model", help="a shipped model's name or a path to a .py file")
-    _add_model_args(b)
+    from ..cli import _positive_int
+    p = _common(sub, "prove", "prove always-properties inductive with Z3 (Houdini)", 60)
+    b = _common(sub, "bmc", "bounded model checking with Z3, replayed concretely", 600)
     b.add_argument("--depth", type=_positive_int, required=True, metavar="K",
                    help="look for violations within K steps")
-    b.add_argument("--property", action="append", default=[], metavar="NAME")
     b.add_argument("--free", action="append", default=[], metavar="PARAM",
                    help="make a configuration parameter an unknown Z3 may choose "
                         "(repeatable; e.g. --free links --free sys_atomics)")
-    b.add_argument("--timeout", type=_positive_int, default=600, metavar="S",
-                   help="Z3 time limit per query in seconds (default 600)")
-    b.add_argument("--out", default="counterexamples", metavar="DIR")
-    b.add_argument("--json", action="store_true")
+
+
+def _common(sub, name, text, timeout):
+    """The arguments prove and bmc share: the model, --set, --property, --timeout, --out."""
+    from ..cli import _add_model_args, _positive_int
+    p = sub.add_parser(name, help=text)
+    p.add_argument("model", help="a shipped model's name or a path to a .py file")
+    _add_model_args(p)
+    p.add_argument("--property", action="append", default=[], metavar="NAME",
+                   help="only this always-property (repeatable; default: all of them)")
+    p.add_argument("--timeout", type=_positive_int, default=timeout, metavar="S",
+                   help=f"Z3 time limit per query in seconds (default {timeout})")
+    p.add_argument("--out", default="counterexamples", metavar="DIR",
+                   help="where counterexamples are written (default: counterexamples)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    return p
 
 
 def _model(args):
