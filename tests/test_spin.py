@@ -26,6 +26,8 @@ SMALL = [
     ("pt-fence", {}),
     ("pt-fence-user-wait", {}),
     ("ring-direct-unlocked", {}),
+    ("mirror-no-vma-check", {"pages": "1", "vma_layout": "-", "chunk_pages": "1",
+                             "vram_pages": "1"}),
 ]
 
 
