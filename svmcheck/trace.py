@@ -126,7 +126,8 @@ def _need(data, path, key, typ):
 # building traces from an exploration, and replaying them
 # --------------------------------------------------------------------------------------------
 
-def _step_dict(model, action_id, outcome):
+def step_dict(model, action_id, outcome):
+    """One trace step: the action as data, with the outcome it reported."""
     d = model.actions[action_id].as_dict()
     d["outcome"] = outcome
     return d
@@ -135,7 +136,7 @@ def _step_dict(model, action_id, outcome):
 def from_path(ex, index: int, prop, *, model_path=None) -> Trace:
     """The shortest trace from an initial state to state ``index``."""
     path = ex.path_to(index)
-    steps = [_step_dict(ex.model, ex.action[i], ex.outcomes[ex.outcome[i]]) for i in path[1:]]
+    steps = [step_dict(ex.model, ex.action[i], ex.outcomes[ex.outcome[i]]) for i in path[1:]]
     return Trace(model=ex.model.name, config=ex.model.config.as_dict(), property=prop.name,
                  kind=prop.kind, steps=steps, init=ex.inits.index(path[0]),
                  model_path=model_path)
@@ -147,11 +148,11 @@ def from_lasso(ex, lasso, prop, *, model_path=None) -> Trace:
     t.obligation = lasso.obligation
     _, _, act, out = ex.edges
     for e in lasso.stem:
-        t.steps.append(_step_dict(ex.model, act[e], ex.outcomes[out[e]]))
+        t.steps.append(step_dict(ex.model, act[e], ex.outcomes[out[e]]))
     if lasso.cycle:
         t.lasso_start = len(t.steps)
         for e in lasso.cycle:
-            t.steps.append(_step_dict(ex.model, act[e], ex.outcomes[out[e]]))
+            t.steps.append(step_dict(ex.model, act[e], ex.outcomes[out[e]]))
     return t
 
 

@@ -13,7 +13,6 @@ from svmcheck.cli import main
 from svmcheck.export.promela import _grouped, prepare
 from svmcheck.registry import resolve
 from svmcheck.symbolic import layout
-from svmcheck.symbolic.dialect import Promela
 from tests.conftest import zoo_path
 
 needs_spin = pytest.mark.skipif(shutil.which("spin") is None or shutil.which("cc") is None,
@@ -79,7 +78,6 @@ def test_exported_transitions_reach_exactly_the_explored_states(name, sets):
     on variable vectors: the reachable vectors are exactly svmcheck's states, encoded."""
     m = _build(name, sets)
     x = prepare(m)
-    d = Promela(x.idents)
     idx = {ident: i for i, (ident, *_) in enumerate(x.kinds)}
     var = {name: idx[ident] for name, ident in x.idents.items()}
 

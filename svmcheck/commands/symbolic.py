@@ -8,12 +8,10 @@ from __future__ import annotations
 import json
 import sys
 
-from ..errors import SvmCheckError
-
 
 def add_parsers(sub):
     from ..cli import _positive_int
-    p = _common(sub, "prove", "prove always-properties inductive with Z3 (Houdini)", 60)
+    _common(sub, "prove", "prove always-properties inductive with Z3 (Houdini)", 60)
     b = _common(sub, "bmc", "bounded model checking with Z3, replayed concretely", 600)
     b.add_argument("--depth", type=_positive_int, required=True, metavar="K",
                    help="look for violations within K steps")
@@ -82,18 +80,15 @@ def cmd_prove(args) -> int:
 def cmd_bmc(args) -> int:
     from ..symbolic.bmc import bmc
     cls, cfg, path = _model(args)
-    rebuild = free = typ = None
+    free = typ = None
     if args.free:
-        from ..symbolic.search import model_with_free, with_values
+        from ..symbolic.search import model_with_free
         model, typ, free = model_with_free(cls, cfg, args.free, args.depth)
-
-        def rebuild(values):
-            return cls(with_values(cfg, values))
     else:
         model = cls(cfg)
     show = None if args.json else _progress
     res = bmc(model, args.depth, properties=args.property, typ=typ, save_dir=args.out,
-              timeout_ms=args.timeout * 1000, model_path=path, free=free, rebuild=rebuild,
+              timeout_ms=args.timeout * 1000, model_path=path, free=free,
               progress=show)
     if show:
         print(file=sys.stderr)

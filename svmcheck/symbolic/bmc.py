@@ -63,16 +63,16 @@ def always_properties(model, names=()):
 def learn_layout(model, depth: int, max_states: int = 2_000_000):
     """The layout of the states the explorer reaches within ``depth`` steps."""
     ex = explore(model, limits=Limits(max_depth=depth + 1, max_states=max_states))
-    return layout.widen(layout.infer(ex.states))
+    return layout.learned(ex.states)
 
 
 def bmc(model, depth: int, *, properties=(), typ=None, save_dir="counterexamples",
         timeout_ms: int | None = None, model_path=None, encoding=None, free=None,
-        rebuild=None, progress=None) -> BmcResult:
+        progress=None) -> BmcResult:
     """Shortest violation of an ``always`` property within ``depth`` steps, or none.
 
-    ``free``: name -> symbolic parameter value (see search.py); ``rebuild(values)`` then makes
-    the concrete model that replays a violation under the parameter values Z3 chose.
+    ``free``: name -> symbolic parameter value (see search.py); a violation is replayed on the
+    model rebuilt with the parameter values Z3 chose.
     """
     t0 = time.perf_counter()
     props = always_properties(model, properties)
@@ -127,9 +127,9 @@ def bmc(model, depth: int, *, properties=(), typ=None, save_dir="counterexamples
         res.result = "violated"
         concrete = model
         if free:
-            from .search import decode_free
+            from .search import decode_free, with_values
             res.free = decode_free(free, m)
-            concrete = rebuild(res.free)
+            concrete = type(model)(with_values(model.config, res.free))
             res.config = concrete.config.as_dict()
             props = always_properties(concrete, [p.name for p in props])
         res.trace, name = _replay(concrete, enc, props, frames, acts[:k], m, save_dir,
@@ -164,9 +164,7 @@ def _replay(model, enc, props, frames, acts, m, save_dir, model_path):
             raise SvmCheckError(
                 f"internal: BMC step {k + 1} ({a.actor} {a.format()}) disagrees with the "
                 f"concrete model; the symbolic encoding is wrong — please report it")
-        d = a.as_dict()
-        d["outcome"] = r[0]
-        steps.append(d)
+        steps.append(tr.step_dict(model, a.id, r[0]))
         st = r[1]
     bad = [p for p in props if not p.test(model, st)]
     if not bad:

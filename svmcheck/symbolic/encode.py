@@ -33,14 +33,7 @@ class ActionEnc:
     crash_msgs: list = field(default_factory=list)
 
 
-def conj(xs) -> str:
-    xs = list(xs)
-    return "true" if not xs else xs[0] if len(xs) == 1 else "(and " + " ".join(xs) + ")"
-
-
-def disj(xs) -> str:
-    xs = list(xs)
-    return "false" if not xs else xs[0] if len(xs) == 1 else "(or " + " ".join(xs) + ")"
+conj, disj = SMT.and_, SMT.or_
 
 
 class Encoding:

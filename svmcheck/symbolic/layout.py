@@ -135,18 +135,23 @@ def infer(states) -> Any:
     return t
 
 
-def widen(t, margin: int = 0):
-    """Int leaves' bounds widened by ``margin`` on each side (enums keep their full range)."""
+def learned(states):
+    """The layout of explored states: their type, IntEnum leaves widened to the whole enum."""
+    return widen(infer(states))
+
+
+def widen(t):
+    """IntEnum leaves widened to their whole enum; other leaves keep their explored bounds."""
     if isinstance(t, Leaf):
         if t.kind == "bool":
             return t
         if t.enum is not None:
             vals = [int(m) for m in t.enum]
             return Leaf("int", min(vals), max(vals), t.enum)
-        return Leaf("int", t.lo - margin, t.hi + margin, None)
+        return t
     if isinstance(t, Rec):
-        return Rec(tuple(widen(c, margin) for c in t.children), t.cls)
-    return Seq(widen(t.elem, margin), t.maxlen)
+        return Rec(tuple(widen(c) for c in t.children), t.cls)
+    return Seq(widen(t.elem), t.maxlen)
 
 
 # --------------------------------------------------------------------------------------------
@@ -268,20 +273,6 @@ def decode(t, v, model):
         return t.cls(*kids) if t.cls is not None else tuple(kids)
     n = model.eval(_var(v.length.e, "int"), model_completion=True).as_long()
     return tuple(decode(t.elem, s, model) for s in v.slots[:n])
-
-
-def contains(t, value) -> bool:
-    """Whether a concrete value lies in the type."""
-    if isinstance(t, Leaf):
-        if isinstance(value, tuple):
-            return False
-        return t.kind == "bool" or t.lo <= value <= t.hi
-    if not isinstance(value, tuple):
-        return False
-    if isinstance(t, Rec):
-        return len(value) == len(t.children) and all(
-            contains(c, x) for c, x in zip(t.children, value))
-    return len(value) <= t.maxlen and all(contains(t.elem, x) for x in value)
 
 
 def _var(name, kind):

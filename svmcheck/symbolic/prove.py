@@ -63,7 +63,7 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
         raise SvmCheckError("the exploration that learns the layout did not finish; shrink "
                             "the configuration")
     index = {s: i for i, s in enumerate(ex.states)}
-    typ = layout.widen(layout.infer(ex.states))
+    typ = layout.learned(ex.states)
     enc = Encoding(model, typ)
     res = ProveResult(model.name, model.config.as_dict(), "ok", encoding=enc.stats(),
                       states=len(ex.states))
@@ -135,8 +135,7 @@ def _cti(model, enc, m, prop, index, ex, save_dir, model_path):
             f"internal: the counterexample to induction of {prop.name} ({a.actor} "
             f"{a.format()}) does not replay on the concrete model; please report it")
     outcome, post = r
-    step = a.as_dict()
-    step["outcome"] = outcome
+    step = tr.step_dict(model, a.id, outcome)
     why = prop.explain(model, post) or f"{prop.name} is false"
     i = index.get(pre)
     if i is not None:

@@ -67,7 +67,7 @@ def leaves_of(v) -> list:
     return []
 
 
-def concrete_configs(cfg, free: dict, limit: int = 64):
+def concrete_configs(free: dict, limit: int = 64):
     """Every concrete configuration the free leaves allow (to learn the layout from)."""
     leaves = [x for v in free.values() for x in leaves_of(v)]
     combos = list(itertools.islice(itertools.product(*(x.domain for x in leaves)), limit + 1))
@@ -99,7 +99,7 @@ def model_with_free(cls, cfg, names, depth):
     from ..errors import SvmCheckError
     free = free_leaves(cfg, names)
     typ = None
-    for values in concrete_configs(cfg, free):
+    for values in concrete_configs(free):
         typ = layout.merge(typ, learn_layout(cls(with_values(cfg, values)), depth))
     try:
         model = cls(with_values(cfg, free))

@@ -43,14 +43,15 @@ class Retry(Model):
 
     @step(actor="cpu", when=lambda m, s: s.busy)
     def unlock_page(self, s):
-        """folio_unlock()."""
+        """folio_unlock() (mm/filemap.c)."""
         return s._replace(busy=False)
 
     fault = Flow("gpu", locals=dict(tries=0))
 
     @fault.label(start=True, when=lambda m, s, me: s.placed == 0)
     def migrate(self, s, me):
-        """migrate_vma_setup(): the locked page is not collected (cpages < npages)."""
+        """migrate_vma_setup() (mm/migrate_device.c): a locked page is not collected
+        (cpages < npages), so the driver retries or maps system memory remotely."""
         if not s.busy:
             return me.goto("bind", s._replace(placed=1))
         if me.tries < self.config.retry_bound:
@@ -64,7 +65,8 @@ class Retry(Model):
 
     @fault.label
     def bind(self, s, me):
-        """The atomic increment through the new mapping."""
+        """The GPU's atomic increment through the mapping the fault installed (the driver's
+        bind, e.g. xe_svm_range_bind in drivers/gpu/drm/xe/xe_svm.c)."""
         return me.done(s._replace(value=s.value + 1, done=s.done + 1))
 
     @always
