@@ -170,7 +170,7 @@ def _trace_to(ex, j, p, model_path):
         return tr.from_path(ex, j, p, model_path=model_path)
     init, steps = concrete_path(ex, j)
     return tr.Trace(model=ex.model.name, config=ex.model.config.as_dict(), property=p.name,
-                    kind=p.kind, steps=[tr._step_dict(ex.model, a, o) for a, o in steps],
+                    kind=p.kind, steps=[tr.step_dict(ex.model, a, o) for a, o in steps],
                     init=init, model_path=model_path)
 
 
