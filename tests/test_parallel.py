@@ -62,3 +62,28 @@ def test_exact_refuses_workers(capsys):
     rc = cli.main(["check", zoo_path("counter.py"), "--workers", "2", "--exact"])
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith("error: --exact") and len(err.strip().splitlines()) == 1
+
+
+def test_interner_shares_equal_fields_per_position_and_keeps_their_types():
+    """The frontier's field sharing: equal values become one object, but a tuple of bools
+    never stands in for an equal tuple of ints (they fingerprint differently)."""
+    from typing import NamedTuple
+
+    from svmcheck.explore import fingerprint
+    from svmcheck.explore.levels import Interner
+
+    class W(NamedTuple):
+        flags: tuple
+        counts: tuple
+
+    share = Interner()
+    a = share((W((False, True), (0, 1)), ((0, 1),)))
+    b = share((W(tuple([False, True]), tuple([0, 1])), (tuple([0, 1]),)))
+    assert a == b and type(a[0]) is W
+    assert b[0].flags is a[0].flags and b[0].counts is a[0].counts and b[1][0] is a[1][0]
+    assert b[0].flags[0] is False and b[0].counts[0] == 0 and b[0].counts[0] is not False
+    assert fingerprint.serialize(b) == fingerprint.serialize(
+        (W((False, True), (0, 1)), ((0, 1),)))
+    share.clear()
+    c = share((W(tuple([False, True]), (0, 1)), ((0, 1),)))
+    assert c[0].flags is not a[0].flags       # a level's table does not outlive the level
