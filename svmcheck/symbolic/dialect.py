@@ -1,12 +1,13 @@
 """Rendering the symbolic encoding as text: SMT-LIB for Z3, expressions for Promela and TLA+.
 
-The encoding is data — a path's condition is ``[(leaf, values)]``, its effect is
-``[(target, kind, ref, guard)]`` (layout.bind) — and each engine's syntax lives here, so Z3,
-SPIN and TLC read the same paths of the same step executions.
+The encoding is data — a path's condition is ``[(leaf, values)]`` plus, for a property,
+the Terms its truth tests took (values.Term); its effect is ``[(target, kind, ref, guard)]``
+(layout.bind) — and each engine's syntax lives here, so Z3, SPIN and TLC read the same paths
+of the same step and property executions.
 """
 from __future__ import annotations
 
-from .values import SBool
+from .values import Leaf, SBool
 
 
 class Dialect:
@@ -28,6 +29,8 @@ class Dialect:
     def gt(self, a, b): raise NotImplementedError
     def not_(self, a): raise NotImplementedError
     def ite01(self, a): raise NotImplementedError
+    def cond(self, c, a, b): raise NotImplementedError
+    def binop(self, op, a, b): raise NotImplementedError
     def _join(self, op, xs): raise NotImplementedError
 
     def and_(self, xs):
@@ -53,8 +56,32 @@ class Dialect:
         return self.or_([self.eq(v, self.int(x)) for x in vals])
 
     def condition(self, pc) -> str:
-        return self.and_([self.member(leaf.e, "bool" if isinstance(leaf, SBool) else "int",
-                                      vals) for leaf, vals in pc])
+        """A path condition: ``(leaf, values)`` memberships and bool Terms."""
+        return self.and_([self.member(c[0].e, "bool" if isinstance(c[0], SBool) else "int",
+                                      c[1]) if isinstance(c, tuple) else self.term(c)
+                          for c in pc])
+
+    def term(self, x) -> str:
+        """A Term (values.Term), a leaf or a constant."""
+        if isinstance(x, bool):
+            return self.bool(x)
+        if isinstance(x, int):
+            return self.int(int(x))
+        if isinstance(x, Leaf):
+            return self.name(x.e)
+        a = [self.term(y) for y in x.args]
+        op = x.op
+        if op in ("and", "or"):
+            return self.and_(a) if op == "and" else self.or_(a)
+        if op == "not":
+            return self.not_(a[0])
+        if op == "ite01":
+            return self.ite01(a[0])
+        if op == "ite":
+            return self.cond(*a)
+        if op == "neg":
+            return self.binop("-", self.int(0), a[0])
+        return self.binop(op, *a)
 
     def value(self, ref, kind: str) -> str:
         """The text of an assigned value (layout.ref), converted to the slot's kind."""
@@ -89,7 +116,13 @@ class Smt(Dialect):
     def gt(self, a, b): return f"(> {a} {b})"
     def not_(self, a): return f"(not {a})"
     def ite01(self, a): return f"(ite {a} 1 0)"
+    def cond(self, c, a, b): return f"(ite {c} {a} {b})"
     def implies(self, a, b): return f"(=> {a} {b})"
+
+    def binop(self, op, a, b):
+        if op == "!=":
+            return f"(not (= {a} {b}))"
+        return f"({'=' if op == '==' else op} {a} {b})"
 
     def _join(self, op, xs):
         return f"({op} " + " ".join(xs) + ")"
@@ -97,7 +130,7 @@ class Smt(Dialect):
 
 class Infix(Dialect):
     """C-like infix syntax; subclasses set the operators and the variable naming."""
-    AND, OR, NOT, EQ = "&&", "||", "!", "=="
+    AND, OR, NOT, EQ, NE = "&&", "||", "!", "==", "!="
 
     def __init__(self, names: dict):
         self.names = names           # SMT variable name -> identifier
@@ -111,6 +144,9 @@ class Infix(Dialect):
     def gt(self, a, b): return f"({a} > {b})"
     def not_(self, a): return f"{self.NOT}({a})"
 
+    def binop(self, op, a, b):
+        return f"({a} {self.EQ if op == '==' else self.NE if op == '!=' else op} {b})"
+
     def _join(self, op, xs):
         return "(" + f" {self.AND if op == 'and' else self.OR} ".join(xs) + ")"
 
@@ -121,7 +157,7 @@ class Promela(Infix):
 
 
 class Tla(Infix):
-    AND, OR, NOT, EQ = "/\\", "\\/", "~", "="
+    AND, OR, NOT, EQ, NE = "/\\", "\\/", "~", "=", "#"
     true, false = "TRUE", "FALSE"
 
     def ite01(self, a): return f"(IF {a} THEN 1 ELSE 0)"

@@ -132,7 +132,8 @@ class Encoding:
                     if e.__cause__ is None:
                         raise
                     return False          # a predicate that crashes does not hold
-            paths = run_paths(run, max_paths=self.max_paths, where=f"property {prop.name}")
+            paths = run_paths(run, max_paths=self.max_paths, where=f"property {prop.name}",
+                              terms=True)
             self.holds_paths[prop.name] = [p.pc for p in paths if p.value]
             f = self._holds[prop.name] = self.parse(
                 disj(SMT.condition(pc) for pc in self.holds_paths[prop.name]))

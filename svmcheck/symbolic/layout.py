@@ -23,7 +23,7 @@ import z3
 from ..errors import SvmCheckError
 from . import values
 from .dialect import Smt
-from .values import LazySeq, Leaf as SLeaf, SBool, SInt
+from .values import LazySeq, Leaf as SLeaf, SBool, SInt, STuple
 
 smt_int = Smt().int
 
@@ -166,7 +166,7 @@ def instantiate(t, name: str):
         return SInt(f"|{name}|", range(t.lo, t.hi + 1), t.enum)
     if isinstance(t, Rec):
         kids = [instantiate(c, f"{name}.{i}") for i, c in enumerate(t.children)]
-        return t.cls(*kids) if t.cls is not None else tuple(kids)
+        return t.cls(*kids) if t.cls is not None else STuple(kids)
     slots = tuple(instantiate(t.elem, f"{name}[{i}]") for i in range(t.maxlen))
     return LazySeq(slots, SInt(f"|{name}#len|", range(t.maxlen + 1)))
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import SvmCheckError
 from . import values
+from .values import PathLimit
 
 
 @dataclass
@@ -21,16 +21,14 @@ class PathResult:
     value: Any        # what the function returned
 
 
-class PathLimit(SvmCheckError):
-    """Too many paths (the encoding would be incomplete)."""
-
-
-def run_paths(fn, *, max_paths: int = 200000, where: str = "a step") -> list[PathResult]:
-    """Run ``fn(path)`` on every path; ``fn`` sees the path so it can read its leaf sets."""
+def run_paths(fn, *, max_paths: int = 200000, where: str = "a step",
+              terms: bool = False) -> list[PathResult]:
+    """Run ``fn(path)`` on every path; ``fn`` sees the path so it can read its leaf sets.
+    ``terms``: arithmetic and comparisons build Terms (properties), not splits (steps)."""
     out: list[PathResult] = []
     work = [[]]
     while work:
-        path = values.Path(work.pop())
+        path = values.Path(work.pop(), terms)
         prev, values._current = values._current, path
         try:
             v = fn(path)
