@@ -501,6 +501,120 @@ class PtFence(Model):
                       vram=vram, total=c.vram_free + self.nbos, pool=pool,
                       size=c.emergency_pool)
 
+    # ---- auxiliary invariants -------------------------------------------------------------
+    # The three properties above are what the seed asks; these strengthen them so that
+    # `svmcheck prove` can show each is inductive (every step from a state satisfying all of
+    # them yields one that does).  The explorer checks them like any property.  Their
+    # clauses combine comparisons with `&`, `|` and `<=` (on bools: "implies") rather than
+    # `and`/`or`/`if`: on the symbolic state those build one formula per clause instead of
+    # one path per case (docs/z3.md).
+
+    @always
+    def handler_position_fixes_pt_stage(self, s, procs):
+        """Auxiliary: where the fault handler is fixes the PT stage of the job it serves.
+
+        amdgpu_vm_handle_fault serves one fault at a time, start to end: the page table of
+        the job it serves is MISSING until allocated (amdgpu_vm_pt_create, or the TTM
+        eviction path, which is the only time a victim is chosen), ALLOCATED until
+        amdgpu_ring_commit publishes its packet, then SUBMITTED or WRITTEN while it waits on
+        the fence.  Every other job's PT is MISSING (its fault, if raised, is pending in the
+        IH ring) or VALID (resolved); a PT has a source exactly when it exists; a job's fence
+        signals only after its fault is resolved (amdgpu_job / drm_sched: the waves stall
+        until the replay succeeds)."""
+        label, loc = procs[FAULT]
+        mine = NONE if label == "idle" else loc["job"]
+        stage = {"amdgpu_vm_pt_create": (Pt.MISSING, Pt.MISSING),
+                 "ttm_mem_evict_first": (Pt.MISSING, Pt.MISSING),
+                 "ttm_bo_evict": (Pt.MISSING, Pt.MISSING),
+                 "direct_ring_alloc": (Pt.ALLOCATED, Pt.ALLOCATED),
+                 "direct_ring_write": (Pt.ALLOCATED, Pt.ALLOCATED),
+                 "direct_ring_commit": (Pt.ALLOCATED, Pt.ALLOCATED),
+                 "dma_fence_wait": (Pt.SUBMITTED, Pt.WRITTEN)}.get(label)
+        evicting = label == "ttm_bo_evict"
+        if label != "idle" and stage is None:
+            return clause(False, "the handler is at {label}", label=label)
+        if not clause((s.victim != NONE) == evicting, "the eviction victim is set outside "
+                      "ttm_bo_evict (or unset in it)"):
+            return False
+        if evicting and not clause(s.resident[s.victim], "the victim is not resident"):
+            return False
+        for k in range(self.config.jobs):
+            pt, cs, fault = s.pt[k], s.cs[k], s.fault[k]
+            ok = (s.pt_src[k] == Src.NONE) == (pt == Pt.MISSING)
+            if k == mine:
+                lo, hi = stage
+                ok = ok & (pt >= lo) & (pt <= hi) & (cs == Job.STALLED) & (fault == False)
+            else:
+                ok = ok & ((pt == Pt.MISSING) | (pt == Pt.VALID)) \
+                    & (fault == ((cs == Job.STALLED) & (pt == Pt.MISSING))) \
+                    & ((cs == Job.QUEUED) <= (pt == Pt.MISSING)) \
+                    & ((cs == Job.SIGNALED) <= (pt == Pt.VALID))
+            if not clause(ok, "cs{k} is {cs.name} with its PT {pt.name} (handler at {label})", k=k,
+                          cs=cs, pt=pt, label=label):
+                return False
+        return True
+
+    @always
+    def sdma_ring_consistent(self, s, procs):
+        """Auxiliary: the SDMA ring holds each packet once, committed below wptr, executed
+        below rptr, and the lock holder's snapshot of wptr is current.
+
+        amdgpu_ring_alloc .. amdgpu_ring_commit (amdgpu_ring.c) run under the ring lock, so
+        the holder's wptr (read at alloc) is the ring's, its packet goes into the slot at
+        wptr and only commit moves wptr past it; the SDMA fetches slots below wptr in order
+        (rptr), so every slot below rptr was executed and every slot below wptr was
+        committed; each writer writes its packet once (one PT update per fault,
+        amdgpu_vm_sdma_commit; one per scheduled job, amdgpu_job_run)."""
+        n, jobs = self.npackets, self.config.jobs
+        flabel, floc = procs[FAULT]
+        dlabel, dloc = procs[SCHED]
+        direct = flabel in ("direct_ring_write", "direct_ring_commit")
+        sched = dlabel in ("sched_ring_write", "sched_ring_commit")
+        if not clause((s.ring_owner == Writer.DIRECT) == direct
+                      and (s.ring_owner == Writer.SCHED) == sched,
+                      "the ring lock is held by {owner.name}, not by the writer mid-write",
+                      owner=s.ring_owner):
+            return False
+        if direct:
+            wrote, pkt, wptr = flabel == "direct_ring_commit", floc["job"], floc["wptr"]
+        elif sched:
+            wrote, pkt, wptr = dlabel == "sched_ring_commit", dloc["pkt"], dloc["wptr"]
+            if not clause((pkt == jobs + s.sched_next - 1) & (s.sched_next > 0),
+                          "the scheduler writes a job it did not start"):
+                return False
+        else:
+            wrote, pkt, wptr = False, NONE, s.wptr
+        ok = (wptr == s.wptr) & (s.rptr <= s.wptr) & (s.wptr == sum(s.committed)) \
+            & (s.rptr == sum(s.executed))
+        for i in range(n):
+            slot = s.ring[i]
+            ok = ok & ((i < s.wptr) <= (slot != 0)) & ((i > s.wptr) <= (slot == 0)) \
+                & ((i == s.wptr) <= (slot == (pkt + 1 if wrote else 0)))
+            for p in range(n):
+                ok = ok & ((slot == p + 1) <= ((s.committed[p] == (i < s.wptr))
+                                               & (s.executed[p] == (i < s.rptr))))
+            for i2 in range(i + 1, n):
+                ok = ok & ((slot == 0) | (slot != s.ring[i2]))
+        for p in range(jobs, n):
+            ok = ok & (s.committed[p] == (p - jobs < s.sched_next - sched))
+        if pkt != NONE:
+            ok = ok & (s.committed[pkt] == False)
+        return clause(ok, "the ring {ring} (wptr {wptr}, rptr {rptr}) does not match the "
+                          "packets committed and executed", ring=s.ring, wptr=s.wptr,
+                      rptr=s.rptr)
+
+    @always
+    def pt_stage_matches_packet(self, s):
+        """Auxiliary: a PT is SUBMITTED exactly when its packet is committed, and WRITTEN
+        exactly when the SDMA executed it.
+
+        amdgpu_vm_sdma_commit sets up the PT-update fence when amdgpu_ring_commit publishes
+        the packet, and that fence signals (amdgpu_fence_process) when the SDMA executes it;
+        dma_fence_wait returns only after."""
+        return all((s.committed[k] == (s.pt[k] >= Pt.SUBMITTED))
+                   & (s.executed[k] == (s.pt[k] >= Pt.WRITTEN))
+                   for k in range(self.config.jobs))
+
     pt_alloc_uses_emergency_pool = sometimes_step(
         "pt_alloc_uses_emergency_pool", step="amdgpu_vm_pt_create", outcome="emergency pool",
         doc="Under memory pressure with only busy BOs in VRAM, a PT comes from the pool.")

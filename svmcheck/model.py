@@ -45,6 +45,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import operator
+from collections.abc import Mapping
 from typing import Any, Iterable, NamedTuple
 
 from .config import Config
@@ -617,13 +618,34 @@ class Model:
             out.append((actor, "pending", [what]))
         return out
 
-    def proc_view(self, procs) -> dict[str, tuple[str, dict]]:
-        """actor -> (label, locals) for printing."""
-        out = {}
-        for p in self.procs:
-            t = procs[p.index]
-            out[p.actor] = (p.labels[t[0]], dict(zip(p.local_names, t[1:])))
-        return out
+    def proc_view(self, procs) -> "ProcView":
+        """actor -> (label, locals), for printing and for properties."""
+        return ProcView(self, procs)
+
+
+class ProcView(Mapping):
+    """actor -> (label, locals), each process decoded when asked.
+
+    Lazy because a property reads one or two processes, and on a symbolic state
+    (svmcheck/symbolic) decoding a process's label fixes its value: decoding every process
+    would multiply the property's paths by every actor's positions."""
+    __slots__ = ("_model", "_procs")
+
+    def __init__(self, model, procs):
+        self._model, self._procs = model, procs
+
+    def __getitem__(self, actor):
+        for p in self._model.procs:
+            if p.actor == actor:
+                t = self._procs[p.index]
+                return p.labels[t[0]], dict(zip(p.local_names, t[1:]))
+        raise KeyError(actor)
+
+    def __iter__(self):
+        return (p.actor for p in self._model.procs)
+
+    def __len__(self):
+        return len(self._model.procs)
 
 
 def _step_failed(model, a, e) -> ModelDefinitionError:

@@ -36,6 +36,7 @@ import os
 import pickle
 import time
 from array import array
+from collections import deque
 
 import numpy as np
 
@@ -67,7 +68,7 @@ class Expander:
         self.frontier: list = []              # [(global index, state)] in index order
         self.pos = 0
         self.next_frontier: list = []
-        self.cands: list = []                 # batch candidate slot -> state
+        self.cands: deque = deque()           # per batch not yet committed: slot -> state
         self.outcome_id: dict = {None: 0}
         self.me, self.parts = 0, 1           # this expander's fingerprint partition, of parts
         self.share = Interner()
@@ -91,7 +92,8 @@ class Expander:
         model, canon, expand = self.model, self.canon, self.expand
         successors = model.successors
         seen: dict = {}
-        cands = self.cands = []
+        cands = []
+        self.cands.append(cands)
         fps = []
         t_key, t_slot, t_act, t_out = array("q"), array("i"), array("i"), array("i")
         first_tr = array("i")
@@ -146,14 +148,13 @@ class Expander:
     def commit(self, won_slots, won_index, won_owner) -> dict:
         """Number the candidates this expander won (``won_index``): keep those it is to
         expand (``won_owner``), test them, and pack the others for their expanders."""
-        cands, me, share = self.cands, self.me, self.share
+        cands, me, share = self.cands.popleft(), self.me, self.share
         keep, out = [], {}
         for s, j, o in zip(won_slots.tolist(), won_index.tolist(), won_owner.tolist()):
             if o == me:
                 keep.append((j, share(cands[s])))
             else:
                 out.setdefault(o, []).append((j, cands[s]))
-        self.cands = []
         self.next_frontier.extend(keep)
         r = self.evaluate(keep)
         r["send"] = {o: pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
@@ -290,14 +291,16 @@ class _Remote:
 
 
 class _Local:
+    """The expander in this process; results are queued like replies on a pipe."""
+
     def __init__(self, expander):
-        self.e, self.value = expander, None
+        self.e, self.values = expander, deque()
 
     def call(self, name, *args):
-        self.value = getattr(self.e, name)(*args)
+        self.values.append(getattr(self.e, name)(*args))
 
     def result(self):
-        return self.value
+        return self.values.popleft()
 
     def close(self):
         pass
@@ -511,13 +514,19 @@ def _run(ex, pool, visited, outcome_global, limits, progress, t_start, elapsed0,
             if any(_all(pool, "any_successor")):
                 ex.complete, ex.stop_reason = False, f"max-depth {limits.max_depth} reached"
             break
-        a = lo
-        while a < hi:
-            b = min(hi, a + BATCH * len(pool))
-            res = _all(pool, "expand_batch", None, b)
-            _merge(ex, pool, res, visited, outcome_global, outcome_maps, edges)
+        # pipelined: the expanders expand the next batch while the coordinator merges this
+        # one (a batch's expansion needs only this level's states, all known at its start)
+        stride = BATCH * len(pool)
+        b = min(hi, lo + stride)
+        res = _all(pool, "expand_batch", None, b)
+        while True:
+            ahead = min(hi, b + stride) if b < hi else None
+            if ahead is not None:
+                for w in pool:
+                    w.call("expand_batch", ahead)
+            res_ahead = _merge(ex, pool, res, visited, outcome_global, outcome_maps, edges,
+                               ahead is not None)
             ex.expanded = b
-            a = b
             now = time.perf_counter()
             if limits.max_states is not None and len(ex.parent) >= limits.max_states:
                 ex.complete, ex.stop_reason = False, f"max-states {limits.max_states} reached"
@@ -529,6 +538,9 @@ def _run(ex, pool, visited, outcome_global, limits, progress, t_start, elapsed0,
                 ex.seconds = elapsed0 + now - t_start
                 progress(_stats_n(ex, depth, len(ex.parent) - b, ex.seconds), final=False)
                 next_report = now + 1.0
+            if ahead is None:
+                break
+            b, res = ahead, res_ahead
         if not ex.complete:
             break
         _all(pool, "start_level")
@@ -553,8 +565,10 @@ def _stats_n(ex, depth, frontier, seconds):
             "seconds": seconds, "states_per_s": n / seconds if seconds > 0 else 0.0}
 
 
-def _merge(ex, pool, res, visited, outcome_global, outcome_maps, edges):
-    """Number the batch's new states in sequential BFS order and hand them out."""
+def _merge(ex, pool, res, visited, outcome_global, outcome_maps, edges, ahead=False):
+    """Number the batch's new states in sequential BFS order and hand them out.  ``ahead``:
+    the expanders were sent the next batch before this merge; its results, which they send
+    before this batch's commit replies, are returned."""
     for k, r in enumerate(res):
         for text in r["outcomes"]:
             g = outcome_global.get(text)
@@ -619,13 +633,17 @@ def _merge(ex, pool, res, visited, outcome_global, outcome_maps, edges):
         edges[1].frombytes(tr_g[eo].astype("<i4").tobytes())
         edges[2].frombytes(acts[eo].astype("<i4").tobytes())
         edges[3].frombytes(outs[eo].astype("<i4").tobytes())
-    done = _all(pool, "commit", won)
+    for w, args in zip(pool, won):
+        w.call("commit", *args)
+    res_ahead = [w.result() for w in pool] if ahead else None
+    done = [w.result() for w in pool]
     if len(pool) > 1:
         # surplus new states travel (pickled once) to the expanders that found fewer, which
         # keeps the expanders' shares of every level even
         inbox = [[r["send"][k] for r in done if k in r["send"]] for k in range(len(pool))]
         done += _all(pool, "receive", [(box,) for box in inbox])
     _absorb(ex, done, pool)
+    return res_ahead
 
 
 def _balance(winner, parts: int) -> np.ndarray:
