@@ -18,7 +18,9 @@ SOUND_PROPERTIES = {
     "cs_completes", "fault_completes", "fault_handler_never_waits_on_user_fence",
     "no_lost_ring_write", "job_resumes_only_after_pt_fence", "vram_accounted",
     "pt_alloc_uses_emergency_pool", "pt_alloc_takes_free_vram", "pt_alloc_evicts_idle_bo",
-    "every_job_finishes", "ring_writers_contend", "deadlock_free"}
+    "every_job_finishes", "ring_writers_contend", "deadlock_free",
+    # auxiliary invariants for `svmcheck prove` (the explorer checks them too)
+    "handler_position_fixes_pt_stage", "sdma_ring_consistent", "pt_stage_matches_packet"}
 
 
 def _violation(cls, prop):
