@@ -543,14 +543,15 @@ class PtFence(Model):
             ok = (s.pt_src[k] == Src.NONE) == (pt == Pt.MISSING)
             if k == mine:
                 lo, hi = stage
+                # `fault == False`, not `not fault`: a comparison joins the formula
                 ok = ok & (pt >= lo) & (pt <= hi) & (cs == Job.STALLED) & (fault == False)
             else:
                 ok = ok & ((pt == Pt.MISSING) | (pt == Pt.VALID)) \
                     & (fault == ((cs == Job.STALLED) & (pt == Pt.MISSING))) \
                     & ((cs == Job.QUEUED) <= (pt == Pt.MISSING)) \
                     & ((cs == Job.SIGNALED) <= (pt == Pt.VALID))
-            if not clause(ok, "cs{k} is {cs.name} with its PT {pt.name} (handler at {label})", k=k,
-                          cs=cs, pt=pt, label=label):
+            if not clause(ok, "cs{k} is {cs.name} with its PT {pt.name} (handler at {label})",
+                          k=k, cs=cs, pt=pt, label=label):
                 return False
         return True
 

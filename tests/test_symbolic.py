@@ -12,7 +12,8 @@ from svmcheck.symbolic.bmc import bmc
 from svmcheck.symbolic.encode import Encoding
 from svmcheck.symbolic.paths import run_paths
 from svmcheck.symbolic.prove import prove
-from svmcheck.symbolic.values import SBool, SInt
+from svmcheck.symbolic.dialect import Smt
+from svmcheck.symbolic.values import SBool, SInt, STuple, Term
 from tests.conftest import zoo_model, zoo_path
 
 from svmcheck.cli import main
@@ -38,6 +39,54 @@ def test_copied_leaves_stay_symbolic():
     x = SInt("|x|", range(3))
     paths = run_paths(lambda path: (x, 5))
     assert len(paths) == 1 and paths[0].pc == [] and paths[0].value[0] is x
+
+
+def test_properties_build_terms_and_fork_only_on_truth_tests():
+    """In property mode a sum and a comparison over six leaves are one Term; only the ``if``
+    forks (a one-leaf test splits that leaf's values), and a comparison's truth test puts the
+    Term in the path condition.  Steps (no terms) enumerate the combinations instead."""
+    xs = STuple(SInt(f"|x{i}|", range(4)) for i in range(6))
+
+    def f(path):
+        total = sum(xs)
+        if xs[0] > 1:
+            return total == 9
+        return xs.count(3) + (total > 20)
+    paths = run_paths(f, terms=True)
+    assert len(paths) == 2 and all(isinstance(p.value, Term) for p in paths)
+    text = Smt().term(paths[0].value)
+    assert all(f"x{i}" in text for i in range(6)) and text.startswith("(=")
+    assert len(run_paths(lambda path: sum(xs) == 9, max_paths=10**6)) > 100
+
+    def g(path):
+        return 7 if sum(xs) == 9 else 8
+    forked = run_paths(g, terms=True)
+    assert sorted(p.value for p in forked) == [7, 8]
+    assert all(isinstance(p.pc[-1], Term) for p in forked)
+
+
+def test_property_formulas_agree_with_the_predicates():
+    """For each of pt-fence's always properties, Z3 states where its formula holds (and where
+    it does not) give the same answer when the Python predicate runs on them concretely."""
+    m = _model("pt-fence")
+    from svmcheck.explore.bfs import explore
+    enc = Encoding(m, layout.learned(explore(m).states), actions=[])
+    for p in [p for p in m.properties if p.kind == "always"]:
+        f = enc.holds(p)
+        for want in (True, False):
+            solver = z3.Solver()
+            solver.add(enc.type_pre, f if want else z3.Not(f))
+            for _ in range(8):
+                if solver.check() != z3.sat:
+                    break
+                model = solver.model()
+                state = enc.decode(enc.pre, model)
+                try:
+                    got = p.test(m, state)
+                except Exception:
+                    got = False          # a crashing predicate does not hold (encode.py)
+                assert got == want, (p.name, state)
+                solver.add(z3.Not(enc.state_is(state)))
 
 
 def _model(name, **sets):
@@ -147,6 +196,28 @@ def test_prove_reports_a_real_bug_as_violated_with_a_replayable_trace(tmp_path):
 
 # pt-fence's seed properties without the auxiliary invariants that make them inductive
 SEED_ONLY = ("no_lost_ring_write", "job_resumes_only_after_pt_fence", "vram_accounted")
+
+
+def test_prove_proves_pt_fence_with_its_auxiliary_invariants():
+    m = _model("pt-fence")
+    res = prove(m, save_dir=None)
+    names = {p.name for p in m.properties if p.kind == "always"}
+    assert set(SEED_ONLY) | {"fault_handler_never_waits_on_user_fence"} < names
+    assert res.result == "ok" and res.exit_code == 0
+    assert {p["name"]: p["status"] for p in res.properties} == dict.fromkeys(names, "proved")
+
+
+BIG = dict(jobs=3, sched_jobs=2, vram_free=2, pressure=2, emergency_pool=3)
+
+
+def test_arithmetic_properties_export_small():
+    """vram_accounted sums 13 leaves at this size: as the disjunction of the value sets of its
+    true paths it was 87,589 characters of Promela; as a term it is one equation."""
+    from svmcheck.export.promela import prepare, promela
+    text = promela(prepare(_model("pt-fence", **BIG), properties=["vram_accounted"]))
+    line = next(x for x in text.splitlines() if x.startswith("#define P_vram_accounted"))
+    assert len(line) < 1000
+    assert line.count("||") == 0          # one path: no case split
 
 
 def test_prove_saves_a_counterexample_to_induction_that_replays(tmp_path, capsys):
