@@ -63,6 +63,9 @@ def test_properties_build_terms_and_fork_only_on_truth_tests():
     forked = run_paths(g, terms=True)
     assert sorted(p.value for p in forked) == [7, 8]
     assert all(isinstance(p.pc[-1], Term) for p in forked)
+    # a slice between two leaf bounds: `in` is one fork, not one path per pair of bounds
+    a, b = SInt("|a|", range(7)), SInt("|b|", range(7))
+    assert len(run_paths(lambda path: 3 in xs[a:b], terms=True)) == 2
 
 
 def test_property_formulas_agree_with_the_predicates():

@@ -422,6 +422,9 @@ class STuple(tuple):
 
     def __getitem__(self, i):
         if isinstance(i, slice):
+            if _terms_on() and i.step is None and isinstance(i.start, SInt) \
+                    and isinstance(i.stop, SInt):
+                return Window(self, i.start, i.stop)
             return STuple(tuple.__getitem__(self, i))
         if isinstance(i, SInt) and _terms_on():
             sel = self._select(i)
@@ -443,6 +446,53 @@ class STuple(tuple):
         for v, p in zip(reversed(vals[:-1]), reversed(picked[:-1])):
             out = Term("ite", (Term("==", (i, int(v)), "bool"), p, out), _kind(p))
         return out
+
+
+class Window:
+    """``t[a:b]`` of an STuple with leaf bounds, in a property: ``x in w`` is one disjunction
+    over the positions (``a <= i < b and t[i] == x``) instead of a path per pair of bounds;
+    anything else fixes the bounds and works on the real slice."""
+    __slots__ = ("t", "a", "b")
+
+    def __init__(self, t, a, b):
+        self.t, self.a, self.b = t, a, b
+
+    def get(self) -> "STuple":
+        return STuple(tuple.__getitem__(self.t, slice(int(self.a), int(self.b))))
+
+    def __contains__(self, x):
+        n = len(self.t)
+        if not all(0 <= v <= n for leaf in (self.a, self.b) for v in _current.values(leaf)):
+            return x in self.get()          # negative bounds count from the end: fix them
+        return bool(disjunction((self.a <= i) & (self.b > i) & (tuple.__getitem__(self.t, i) == x)
+                                for i in range(n)))
+
+    def __len__(self):
+        return len(self.get())
+
+    def __iter__(self):
+        return iter(self.get())
+
+    def __getitem__(self, i):
+        return self.get()[i]
+
+    def __bool__(self):
+        return bool(self.get())
+
+    def __eq__(self, o):
+        return self.get() == o
+
+    def __hash__(self):
+        return hash(self.get())
+
+    def count(self, x):
+        return self.get().count(x)
+
+    def __add__(self, o):
+        return self.get() + o
+
+    def __radd__(self, o):
+        return o + self.get()
 
 
 def declare(names_kinds) -> dict:
