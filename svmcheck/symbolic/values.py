@@ -136,16 +136,12 @@ class Path:
         return out + self.conds
 
 
-class Leaf:
-    """Base of SInt/SBool: a named Z3 variable with a finite domain."""
-    __slots__ = ("e", "domain", "enum")
+class Symbolic:
+    """What a leaf and a term do where Python needs a concrete value: fix it (a path each)."""
+    __slots__ = ()
 
     def concrete(self):
-        v = current().fix(self)
-        return self.enum(v) if self.enum is not None else v
-
-    def _test(self, pred):
-        return current().test(self, pred)
+        raise NotImplementedError
 
     def __hash__(self):
         return hash(self.concrete())
@@ -161,6 +157,18 @@ class Leaf:
     def __str__(self):
         return str(self.concrete())
 
+
+class Leaf(Symbolic):
+    """Base of SInt/SBool: a named Z3 variable with a finite domain."""
+    __slots__ = ("e", "domain", "enum")
+
+    def concrete(self):
+        v = current().fix(self)
+        return self.enum(v) if self.enum is not None else v
+
+    def _test(self, pred):
+        return current().test(self, pred)
+
     def __repr__(self):
         return f"{type(self).__name__}({self.e})"
 
@@ -175,7 +183,7 @@ class Leaf:
 
 def _plain(o):
     """A concrete value for ``o`` (fixing it if it is a leaf or a term), or NotImplemented."""
-    if isinstance(o, (Leaf, Term)):
+    if isinstance(o, Symbolic):
         return o.concrete()
     if isinstance(o, int):
         return o
@@ -190,7 +198,7 @@ def _cmp(pyop, sym):
     def f(self, other):
         if _terms_on():
             return build(sym, self, other)
-        o = _plain(other) if isinstance(other, (Leaf, Term)) else other
+        o = _plain(other) if isinstance(other, Symbolic) else other
         if not isinstance(o, int):
             return NotImplemented
         return self._test(lambda v: pyop(v, o))
@@ -228,7 +236,7 @@ def _ops(cls):
     cls.__neg__ = neg
     for name in ("pos", "abs", "invert"):
         setattr(cls, f"__{name}__", lambda self, _n=name: getattr(op, _n)(self.concrete()))
-    cls.__hash__ = Leaf.__hash__
+    cls.__hash__ = Symbolic.__hash__
     return cls
 
 
@@ -269,7 +277,7 @@ _PY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b
        "ite": lambda c, a, b: a if c else b}
 
 
-class Term:
+class Term(Symbolic):
     """An int or bool expression over leaves, built when a *property* computes on them.
 
     Steps run on value sets (a comparison splits a leaf's set); a property runs with
@@ -318,17 +326,6 @@ class Term:
 
     def __bool__(self):
         return current().branch(self)
-
-    def __index__(self):
-        return int(self.concrete())
-
-    __int__ = __index__
-
-    def __format__(self, spec):
-        return format(self.concrete(), spec)
-
-    def __str__(self):
-        return str(self.concrete())
 
     def __repr__(self):
         return f"Term({self.op}, {self.args!r})"
@@ -448,7 +445,56 @@ class STuple(tuple):
         return out
 
 
-class Window:
+class Deferred:
+    """A tuple that exists only once a path fixes what it depends on (``get``); every use
+    but the ones a subclass answers symbolically works on that tuple."""
+    __slots__ = ()
+
+    def get(self) -> "STuple":
+        raise NotImplementedError
+
+    def __len__(self):
+        return len(self.get())
+
+    def __iter__(self):
+        return iter(self.get())
+
+    def __getitem__(self, i):
+        return self.get()[i]
+
+    def __contains__(self, x):
+        return x in self.get()
+
+    def count(self, x):
+        return self.get().count(x)
+
+    def __add__(self, o):
+        return self.get() + _got(o)
+
+    def __radd__(self, o):
+        return o + self.get()
+
+    def __bool__(self):
+        return bool(self.get())
+
+    def __eq__(self, o):
+        return self.get() == _got(o)
+
+    def __ne__(self, o):
+        return not self.__eq__(o)
+
+    def __lt__(self, o):
+        return self.get() < _got(o)
+
+    def __hash__(self):
+        return hash(self.get())
+
+
+def _got(o):
+    return o.get() if isinstance(o, Deferred) else o
+
+
+class Window(Deferred):
     """``t[a:b]`` of an STuple with leaf bounds, in a property: ``x in w`` is one disjunction
     over the positions (``a <= i < b and t[i] == x``) instead of a path per pair of bounds;
     anything else fixes the bounds and works on the real slice."""
@@ -467,33 +513,6 @@ class Window:
         return bool(disjunction((self.a <= i) & (self.b > i) & (tuple.__getitem__(self.t, i) == x)
                                 for i in range(n)))
 
-    def __len__(self):
-        return len(self.get())
-
-    def __iter__(self):
-        return iter(self.get())
-
-    def __getitem__(self, i):
-        return self.get()[i]
-
-    def __bool__(self):
-        return bool(self.get())
-
-    def __eq__(self, o):
-        return self.get() == o
-
-    def __hash__(self):
-        return hash(self.get())
-
-    def count(self, x):
-        return self.get().count(x)
-
-    def __add__(self, o):
-        return self.get() + o
-
-    def __radd__(self, o):
-        return o + self.get()
-
 
 def declare(names_kinds) -> dict:
     """Z3 constants for SMT-LIB names (``|pre.0.1|``), for parse_smt2_string's decls."""
@@ -504,7 +523,7 @@ def declare(names_kinds) -> dict:
     return out
 
 
-class LazySeq:
+class LazySeq(Deferred):
     """A variable-length tuple whose length is a leaf, materialised on first look.
 
     ``slots`` are the value trees of positions ``0 .. maxlen-1``; on a path the tuple is
@@ -523,41 +542,11 @@ class LazySeq:
             t = p.mat[id(self)] = STuple(self.slots[:n])
         return t
 
-    def __len__(self):
-        return len(self.get())
-
-    def __iter__(self):
-        return iter(self.get())
-
-    def __getitem__(self, i):
-        return self.get()[i]
-
-    def __contains__(self, x):
-        return x in self.get()
-
-    def __add__(self, o):
-        return self.get() + (o.get() if isinstance(o, LazySeq) else o)
-
-    def __radd__(self, o):
-        return o + self.get()
-
     def __bool__(self):
         p = current()
         if id(self) in p.mat:
             return bool(p.mat[id(self)])
         return p.test(self.length, lambda n: n > 0)
-
-    def __eq__(self, o):
-        return self.get() == (o.get() if isinstance(o, LazySeq) else o)
-
-    def __ne__(self, o):
-        return not self.__eq__(o)
-
-    def __lt__(self, o):
-        return self.get() < (o.get() if isinstance(o, LazySeq) else o)
-
-    def __hash__(self):
-        return hash(self.get())
 
     def __repr__(self):
         return f"LazySeq(len={self.length.e})"
