@@ -28,8 +28,10 @@ import itertools
 
 from properties.atomics import atomic_safety
 from properties.data import coherence, cow_isolation, no_lost_data
+from properties.invariants import (frames_accounted, gpu_ptes_in_valid_ranges,
+                                   present_pte, writable_pte)
 from properties.memory import memory_safety, vma_respect
-from svmcheck import Flow, completes, param, sometimes, sometimes_step
+from svmcheck import Flow, always, clause, completes, param, sometimes, sometimes_step
 from svmcheck.svm import gpusvm
 from svmcheck.svm.base import SvmModel
 from svmcheck.svm.config import SvmConfig
@@ -70,6 +72,7 @@ class Xe(SvmModel):
 
     coherence, no_lost_data, atomic_safety = coherence, no_lost_data, atomic_safety
     memory_safety, vma_respect, cow_isolation = memory_safety, vma_respect, cow_isolation
+    frames_accounted, gpu_ptes_in_valid_ranges = frames_accounted, gpu_ptes_in_valid_ranges
     fault_progress = completes(gpu, name="fault_progress",
                                doc="Every GPU fault completes (resolved, or failed with a clean "
                                    "error) under weak fairness; a livelock is a lasso.")
@@ -325,6 +328,105 @@ class Xe(SvmModel):
                            outcome=f"{shown}, replayed")
         return me.goto("drm_gpusvm_range_find_or_insert", s, outcome=f"{shown}, refault",
                        pfns=())
+
+    # ---- auxiliary invariants (what prove needs besides the properties; docs/z3.md) ------------
+    @always
+    def fault_handler_holds_its_range(self, s: World, procs):
+        """Auxiliary: what __xe_svm_handle_pagefault holds at each label agrees with the world.
+
+        Past drm_gpusvm_range_find_or_insert the handler's window [rs, re) is the GPU range
+        containing its page (only the handler's own garbage collector removes ranges, and
+        ranges never split); only migrate_vma_pages has collected pages, all of the window
+        (drm_pagemap_migrate_to_devmem is all or nothing); in the locked half of get_pages,
+        if no notifier has run since the hmm_range_fault walk (``stale`` clear), the walked
+        pfns are the CPU page table's frames, writable only where the PTE is; after it, a
+        valid range passed this fault's checks (atomics honoured where it lies, every page
+        writable for a write fault with the HMM_PFN_WRITE check), because only this handler
+        sets has_dma_mapping on its GPU's ranges and any notifier clears it; at the bind's
+        pre-commit the staged PTE entries are the valid range's dma_addr array
+        (xe_pt_stage_bind copied them under the notifier lock).  Needed by ``coherence``,
+        ``atomic_safety``, ``no_lost_data`` and ``memory_safety`` through
+        xe_pt_svm_pre_commit."""
+        c = self.config
+        for g in range(c.gpus):
+            label, loc = procs[f"gpu{g}"]
+            page, kind, rs, re = loc["page"], loc["kind"], loc["rs"], loc["re"]
+            ok = len(loc["got"]) == (0 if label != "migrate_vma_pages" else re - rs)
+            if label not in ("idle", "gpu_access", "drm_gpusvm_range_find_or_insert"):
+                r = gpusvm.range_at(s, g, page)
+                if not clause(r is not None and ok, "GPU{g} at {label} has no range for "
+                              "page {p}", g=g, label=label, p=page):
+                    return False
+                ok = (r.start == rs) & (r.end == re)
+                if label == "migrate_vma_pages":
+                    for i, p in enumerate(loc["got"]):
+                        ok = ok & (p == rs + i)
+                if label == "drm_gpusvm_get_pages_map" and not s.stale[g]:
+                    ok = ok & (len(loc["pfns"]) == re - rs)
+                    for p, (pf, wr) in zip(range(rs, re), loc["pfns"]):
+                        ok = ok & present_pte(s.pte[p][0]) & (s.pte[p][1] == pf) \
+                            & (wr <= writable_pte(s.pte[p][0]))
+                if label in ("xe_pt_stage_bind", "xe_pt_svm_pre_commit") and r.valid:
+                    for f, wr in r.pfns:
+                        if self.placement_checks:
+                            ok = ok & ((kind == Access.ATOMIC) <= atomic_ok(c, g, owner(c, f)))
+                        if self.pfn_write_check:
+                            ok = ok & ((kind >= Access.WRITE) <= wr)
+                    if label == "xe_pt_svm_pre_commit":
+                        ok = ok & (len(loc["pfns"]) == len(r.pfns))
+                        for (f, wr), (f2, wr2) in zip(loc["pfns"], r.pfns):
+                            ok = ok & (f == f2) & (wr == wr2)
+            if not clause(ok, "GPU{g} at {label} holds locals that contradict its range",
+                          g=g, label=label):
+                return False
+        return True
+
+    @always
+    def migrations_hold_their_locks(self, s: World, procs):
+        """Auxiliary: the folio locks, migration entries and mmap_lock readers are the ones
+        the migrations in flight took.
+
+        mmap_readers counts the GPU handlers between migrate_vma_setup and
+        migrate_vma_finalize (drm_pagemap_migrate_to_devmem holds mmap_read_lock across the
+        copy) and the CPU faults inside drm_pagemap_migrate_to_ram (do_swap_page runs under
+        mmap_lock); a migration entry sits in the parent's page table at a page of the
+        window of a handler at migrate_vma_pages (two handlers' windows may overlap: one
+        collected a hole the CPU then filled, the other the filled page), on a system frame
+        it locked and that nothing else maps (migrate_vma_setup collects only exclusive
+        pages, and munmap and fork wait for the readers); a CPU fault in migrate_to_ram holds the folio lock of the
+        device page its PTE still points at (every other migration trylocks and skips it);
+        no other folio is locked.  Needed by ``memory_safety`` (a locked frame may be
+        unmapped) and ``no_lost_data``."""
+        c = self.config
+        P = c.pages
+        readers, held, windows = 0, [], []
+        for g in range(c.gpus):
+            label, loc = procs[f"gpu{g}"]
+            if label == "migrate_vma_pages":
+                readers += 1
+                windows.append((loc["rs"], loc["re"]))
+        ok = True
+        for mm in range(c.mms):
+            label, loc = procs[f"cpu{mm}/fault"]
+            if label == "drm_pagemap_migrate_to_ram":
+                readers += 1
+                kind, f = s.pte[mm * P + loc["page"]]
+                ok = ok & ((kind == Cpte.DEV_RO) | (kind == Cpte.DEV_RW)) & (f == loc["held"])
+                held.append(loc["held"])
+        ok = ok & (s.mmap_readers == readers)
+        for a, (kind, f) in enumerate(s.pte):
+            mig = kind == Cpte.MIG
+            owners = sum((lo <= a) & (a < hi) for lo, hi in windows) if a < P else 0
+            ok = ok & (mig <= ((owners > 0) & s.flock[f] & (s.fmap[f] == 1)))
+        for f in range(len(s.flock)):
+            why = False
+            for kind, pf in s.pte:
+                why = why | ((kind == Cpte.MIG) & (pf == f))
+            for h in held:
+                why = why | (h == f)
+            ok = ok & (s.flock[f] == why)
+        return clause(ok, "the folio locks, migration entries or mmap_lock readers disagree "
+                      "with the migrations in flight")
 
     # ---- non-vacuity ------------------------------------------------------------------------
     @sometimes

@@ -1,0 +1,121 @@
+"""Auxiliary invariants of the shared page-level world (svmcheck/svm/): what every reachable
+state satisfies, written down so that ``svmcheck prove`` can use them (docs/z3.md).
+
+Each is an ordinary ``always`` property, so ``svmcheck check`` verifies it on every state it
+reaches.  They are written with ``&``, ``|``, ``==`` and ``<=`` ("implies", on bools) rather
+than ``and``/``or`` so that each clause is one formula for Z3, not a path split.
+"""
+from svmcheck import always, clause
+from svmcheck.svm.state import FREE, NO, Cpte, Perm
+
+
+def present_pte(kind):
+    """A PTE the CPU or hmm_range_fault can read through: not none, not a migration entry."""
+    return (kind != Cpte.NONE) & (kind != Cpte.MIG)
+
+
+def writable_pte(kind):
+    """A PTE through which the CPU may write without a fault."""
+    return (kind == Cpte.RW) | (kind == Cpte.DEV_RW)
+
+
+@always
+def frames_accounted(m, s):
+    """Auxiliary: every frame's bookkeeping agrees with the CPU page tables.
+
+    A frame's mapcount is the number of CPU PTEs (both processes) pointing at it; a free
+    frame has no mapping, no allocation and no lock; a system PTE (RO, RW, migration entry)
+    points at a system frame, a device-private one at a VRAM frame of an allocation of the
+    GPU that owns the frame, a none PTE at no frame; a writable PTE's frame is mapped once.
+    Holds because every PTE change goes through ``set_pte`` (mm.py), which moves the
+    mapcount with it, and frames are taken and freed only by ``take_frame``/``free_frame``
+    (the folio refcount of mm/memory.c and the zdd of drm_pagemap.c); a migration entry
+    replaces its own PTE in place (migrate_vma_setup: try_to_migrate keeps the page's
+    mapcount until finalize).  ``do_wp_page`` makes a PTE writable only for a frame mapped
+    once, and ``copy_page_range`` write-protects both sides of a shared one.  Needed by
+    ``memory_safety`` (a frame nothing maps is free) and ``no_lost_data``.
+    """
+    c = m.config
+    n_sys, vp = c.sys_frames, c.vram_pages
+    for a, (kind, f) in enumerate(s.pte):
+        dev = (kind == Cpte.DEV_RO) | (kind == Cpte.DEV_RW)
+        ok = ((kind == Cpte.NONE) == (f == NO)) \
+            & ((kind != Cpte.NONE) <= (f >= 0)) \
+            & (dev <= (f >= n_sys)) & (((kind != Cpte.NONE) & (dev == False)) <= (f < n_sys))
+        if not clause(ok, "address {a}: a {k} PTE points at frame {f}", a=a,
+                      k=Cpte(kind).name, f=f):
+            return False
+    for f in range(len(s.fver)):
+        users = sum((kind != Cpte.NONE) & (pf == f) for kind, pf in s.pte)
+        writers = sum(writable_pte(kind) & (pf == f) for kind, pf in s.pte)
+        free = s.fver[f] == FREE
+        alloc = s.falloc[f]
+        ok = (s.fmap[f] == users) & ((writers > 0) <= (users == 1)) \
+            & (free <= ((alloc == NO) & (s.flock[f] == False)))
+        if f < n_sys:
+            ok = ok & (alloc == NO)
+        else:
+            o = (f - n_sys) // vp
+            ok = ok & ((free == False) <= ((alloc >= o * vp) & (alloc < (o + 1) * vp)))
+        if not clause(ok, "frame {f}: mapcount {n} for {u} PTEs, allocation {al}",
+                      f=f, n=s.fmap[f], u=users, al=alloc):
+            return False
+    return True
+
+
+@always
+def gpu_ptes_in_valid_ranges(m, s):
+    """Auxiliary: a GPU maps a page only inside one of its ranges whose pages are valid, and a
+    valid range's dma_addr array is what the CPU page table holds.
+
+    Each GPU's ranges are sorted, disjoint and inside the address window (drm_gpusvm's
+    interval tree; ranges never split or grow); partially unmapped implies unmapped; a range
+    that is not valid has no pfns and no devmem pages; a valid range is not unmapped, has one
+    pfn per page, each the frame of a present (not migrating) CPU PTE, writable only where
+    the PTE is; a GPU PTE maps a frame (with some permission) only in a valid range, and a
+    page outside every range is not mapped.  Holds because drm_gpusvm_get_pages publishes
+    has_dma_mapping only when the notifier sequence has not moved since the hmm_range_fault
+    walk (``stale``), every change of a mirrored CPU PTE's frame runs the notifier first
+    (xe_svm_invalidate: zap the whole range and clear its flags), xe_pt_svm_pre_commit
+    binds only after re-checking pages_valid under the notifier lock, and the garbage
+    collector unbinds a range before removing it.  A migration to VRAM replaces its
+    migration entries without a notifier (docs/fidelity.md item 17), but no valid range
+    holds a migrating page: hmm_range_fault waits on migration entries and
+    migrate_vma_setup's notifier came first.  Needed by ``coherence`` (with the fault
+    handler's invariant: the staged pfns are the range's).
+    """
+    c = m.config
+    P = c.pages
+    for g in range(c.gpus):
+        covered = set()
+        prev_end = 0
+        for r in s.ranges[g]:
+            start, end = int(r.start), int(r.end)
+            ok = (prev_end <= start) & (start < end) & (end <= P) \
+                & (r.partial <= r.unmapped) \
+                & ((r.valid == False) <= ((len(r.pfns) == 0) & (r.devmem == False)))
+            if r.valid:
+                ok = ok & (r.unmapped == False) & (len(r.pfns) == end - start)
+                for p, (pf, wr) in zip(range(start, end), r.pfns):
+                    kind, f = s.pte[p]
+                    ok = ok & present_pte(kind) & (f == pf) & (wr <= writable_pte(kind))
+            for p in range(start, end):
+                gf, perm = s.gpte[g * P + p]
+                ok = ok & ((gf != NO) <= r.valid) & ((gf == NO) == (perm == Perm.NONE))
+            if not clause(ok, "GPU{g} range [{a},{b}): valid={v} unmapped={u} pfns={n} "
+                          "disagrees with the page tables", g=g, a=start, b=end, v=r.valid,
+                          u=r.unmapped, n=len(r.pfns)):
+                return False
+            covered.update(range(start, end))
+            prev_end = end
+        for p in range(P):
+            if p in covered:
+                continue
+            gf, perm = s.gpte[g * P + p]
+            if not clause((gf == NO) & (perm == Perm.NONE),
+                          "GPU{g} maps page {p} outside its ranges", g=g, p=p):
+                return False
+    return True
+
+
+__all__ = ["frames_accounted", "gpu_ptes_in_valid_ranges", "present_pte", "writable_pte"]
