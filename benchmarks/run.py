@@ -141,7 +141,9 @@ def spin(model, sets, timeout: float) -> tuple[dict | None, str | None]:
     # number of transitions (xe at 1 GPU: minutes -> 28 s) and change nothing in one loop of
     # d_steps over globals (tests/test_spin.py: the same state counts)
     steps = [["spin", "-a", "-o1", "-o3", "model.pml"],
-             ["cc", "-O1", "-DNOREDUCE", "-DSAFETY", "-o", "pan", "pan.c"],
+             # the export runs up to 255 processes (svmcheck/export/promela.py): each adds
+             # to the state vector, past SPIN's default 1024 bytes on the big SVM exports
+             ["cc", "-O1", "-DNOREDUCE", "-DSAFETY", "-DVECTORSZ=8192", "-o", "pan", "pan.c"],
              ["./pan", "-m1000000", "-c0", "-n"]]
     out, t_pan = "", 0.0
     for cmd in steps:
