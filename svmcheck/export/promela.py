@@ -151,8 +151,9 @@ def promela(x: Exported) -> str:
     # options: 34 s in one process, 2.3 s in processes of 100).  Every option is a d_step
     # on globals that returns to its loop's head, so each process's pc never changes and
     # SPIN's interleaving of the processes is exactly the union of the transitions: the
-    # same states (tests/test_spin.py).  SPIN runs at most 255 processes.
-    per = max(OPTIONS_PER_PROCESS, -(-len(options) // 255))
+    # same states (tests/test_spin.py).  pan runs at most 255 processes, the never claim
+    # among them.
+    per = max(OPTIONS_PER_PROCESS, -(-len(options) // 250))
     for k in range(0, max(1, len(options)), per):
         lines += ["", f"active proctype svm{k // per}() {{", "  do"]
         for comment, option in options[k:k + per]:
