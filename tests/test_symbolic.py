@@ -210,6 +210,41 @@ def test_prove_proves_pt_fence_with_its_auxiliary_invariants():
     assert {p["name"]: p["status"] for p in res.properties} == dict.fromkeys(names, "proved")
 
 
+# xe at one GPU, one page (docs/z3.md): its four auxiliary invariants make the six SVM
+# safety properties inductive
+XP = dict(gpus=1, pages=1, vma_layout="a", gpu_kinds="a")
+XE_AUX = ("frames_accounted", "gpu_ptes_in_valid_ranges", "fault_handler_holds_its_range",
+          "migrations_hold_their_locks")
+
+
+def test_prove_proves_xe_with_its_auxiliary_invariants():
+    m = _model("xe", **XP)
+    res = prove(m, save_dir=None)
+    names = {p.name for p in m.properties if p.kind == "always"}
+    assert {"coherence", "no_lost_data", "atomic_safety", "memory_safety"} | set(XE_AUX) < names
+    assert res.result == "ok" and res.exit_code == 0
+    assert {p["name"]: p["status"] for p in res.properties} == dict.fromkeys(names, "proved")
+
+
+def test_xe_coherence_alone_is_not_inductive():
+    res = prove(_model("xe", **XP), properties=("coherence",), save_dir=None)
+    assert [p["status"] for p in res.properties] == ["not inductive"]
+
+
+def test_prove_xe_no_recheck_finds_the_stale_bind_with_a_trace_that_replays(tmp_path):
+    """The invariants do not hide the broken variant's bug: the bind without the pages_valid
+    re-check is reported violated from a reachable state, at the size xe is proved."""
+    res = prove(_model("xe-no-recheck", **XP), properties=("coherence",) + XE_AUX,
+                save_dir=str(tmp_path))
+    got = {p["name"]: p for p in res.properties}
+    assert res.result == "violated" and res.exit_code == 1
+    bad = got["coherence"]
+    assert bad["status"] == "violated" and bad["reachable"]
+    assert bad["step"] == "gpu0 xe_pt_svm_pre_commit()"
+    assert got["fault_handler_holds_its_range"]["status"] == "proved"
+    assert main(["replay", bad["counterexample"]]) == 0
+
+
 BIG = dict(jobs=3, sched_jobs=2, vram_free=2, pressure=2, emergency_pool=3)
 
 
