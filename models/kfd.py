@@ -61,8 +61,11 @@ from typing import NamedTuple
 
 from properties.atomics import atomic_safety
 from properties.data import coherence, cow_isolation, no_lost_data
+from properties.invariants import (frames_accounted, migration_locks_held, present_pte,
+                                   writable_pte)
 from properties.memory import memory_safety, vma_respect
-from svmcheck import Flow, completes, outcome, param, sometimes, sometimes_step, step
+from svmcheck import (Flow, always, clause, completes, outcome, param, sometimes,
+                      sometimes_step, step)
 from svmcheck.errors import ConfigError
 from svmcheck.svm import mm as cpu
 from svmcheck.svm.base import EVICTIONS, SvmModel
@@ -94,6 +97,11 @@ class KRange(NamedTuple):
     actual_loc: int
     bo: int
     bo_frames: tuple
+
+
+# the labels of svm_range_restore_pages between migrate_vma_setup (mmap_lock and the range's
+# migrate_mutex taken) and the end of svm_range_map_to_gpus
+_HOLDING = ("svm_migrate_copy_to_vram", "amdgpu_hmm_range_get_pages", "svm_range_map_to_gpus")
 
 
 class KfdWorld(namedtuple("KfdWorld", World._fields + ("kranges",))):
@@ -230,6 +238,7 @@ class Kfd(SvmModel):
 
     coherence, no_lost_data, atomic_safety = coherence, no_lost_data, atomic_safety
     memory_safety, vma_respect, cow_isolation = memory_safety, vma_respect, cow_isolation
+    frames_accounted = frames_accounted
     fault_progress = completes(gpu, name="fault_progress",
                                doc="Every GPU retry fault completes (mapped and replayed, or "
                                    "failed cleanly) under weak fairness; a livelock is a lasso.")
@@ -634,6 +643,78 @@ class Kfd(SvmModel):
                                          else k for k in w.kranges))
         shown = "split " + " ".join(f"[{k.start},{k.end})" for k in kids) if kids else "removed"
         return outcome(w, shown)
+
+    # ---- auxiliary invariants (what prove needs besides the properties; docs/z3.md) ------------
+    @always
+    def restore_pages_holds_its_range(self, s, procs):
+        """Auxiliary: what svm_range_restore_pages holds between its labels agrees with the
+        world, and every GPU's view of the ranges is the process's svm_ranges.
+
+        From migrate_vma_setup to the end of svm_range_map_to_gpus the fault holds mmap_lock
+        (read) and its range's migrate_mutex (``holder``; no other range has a holder), and
+        its window is the granularity block of its page; only svm_migrate_copy_to_vram holds
+        collected pages, inside the window, each with a VMA (munmap waits for mmap_lock);
+        at svm_range_map_to_gpus, if the range's seq has not moved since read_begin (the
+        GPU view's ``valid``), the walked pfns are the CPU page table's frames, writable only
+        where the PTE is (every change of a page's frame runs the notifier that clears it).
+        The folio locks and migration entries are the migrations' in flight (xe's
+        ``migrations_hold_their_locks``, with svm_migrate_to_ram as the CPU fault).  Every
+        GPU's World.ranges has the svm_ranges' bounds (_set_ranges keeps them in step) and a
+        GPU PTE maps a frame only inside a range, on a present, non-migrating page (the
+        notifier zaps every range a PTE change overlaps, and migrate_vma_setup's notifier
+        comes before its migration entries).  Needed by ``coherence``, ``no_lost_data`` and
+        ``memory_safety``."""
+        c = self.config
+        P = c.pages
+        readers, windows, ok = 0, [], True
+        bounds = [(int(kr.start), int(kr.end)) for kr in s.kranges]
+        for g in range(c.gpus):
+            label, loc = procs[f"gpu{g}"]
+            if not clause([(int(r.start), int(r.end)) for r in s.ranges[g]] == bounds,
+                          "GPU{g}'s ranges are not the svm_ranges", g=g):
+                return False
+            page, rs, re, got, pfns = (loc[k] for k in ("page", "rs", "re", "got", "pfns"))
+            if label != "idle":
+                kind = False
+                for k in c.kinds_for(g):
+                    kind = kind | (loc["kind"] == k)
+                ok = ok & kind
+            if label not in _HOLDING:
+                ok = ok & (len(got) == 0) & (len(pfns) == 0)
+                continue
+            readers += 1
+            kr = krange_at(s, page)
+            if not clause(kr is not None, "GPU{g} at {label} has no range", g=g, label=label):
+                return False
+            win = block(c, kr, page)
+            ok = ok & (kr.holder == g) & (rs == win.start) & (re == win.stop) \
+                & ((len(got) > 0) == (label == "svm_migrate_copy_to_vram")) \
+                & ((len(pfns) > 0) <= (label == "svm_range_map_to_gpus"))
+            if label == "svm_migrate_copy_to_vram":
+                windows.append((rs, re))
+                for p in got:
+                    ok = ok & (rs <= p) & (p < re) & (s.vma[p] != NO)
+            if label == "svm_range_map_to_gpus" and _view(s, g, kr).valid:
+                ok = ok & (len(pfns) == re - rs)
+                for p, (pf, wr) in zip(range(rs, re), pfns):
+                    kind, f = s.pte[p]
+                    ok = ok & present_pte(kind) & (f == pf) & (wr <= writable_pte(kind))
+        for kr in s.kranges:
+            holders = 0
+            for g in range(c.gpus):
+                label, loc = procs[f"gpu{g}"]
+                if label in _HOLDING:
+                    holders = holders + ((kr.start <= loc["page"]) & (loc["page"] < kr.end))
+            ok = ok & ((kr.holder != NO) == (holders > 0))
+        ok = ok & migration_locks_held(self, s, procs, windows, readers, "svm_migrate_to_ram")
+        for g in range(c.gpus):
+            for p in range(P):
+                gf, perm = s.gpte[g * P + p]
+                inside = any(a <= p < b for a, b in bounds)
+                ok = ok & ((gf != NO) <= (present_pte(s.pte[p][0]) & inside)) \
+                    & ((gf == NO) == (perm == Perm.NONE))
+        return clause(ok, "the retry fault's locals, the locks or the GPU PTEs disagree with "
+                      "the world")
 
     # ---- non-vacuity ----------------------------------------------------------------------------
     @sometimes

@@ -29,7 +29,7 @@ import itertools
 from properties.atomics import atomic_safety
 from properties.data import coherence, cow_isolation, no_lost_data
 from properties.invariants import (frames_accounted, gpu_ptes_in_valid_ranges,
-                                   present_pte, writable_pte)
+                                   migration_locks_held, present_pte, writable_pte)
 from properties.memory import memory_safety, vma_respect
 from svmcheck import Flow, always, clause, completes, param, sometimes, sometimes_step
 from svmcheck.svm import gpusvm
@@ -337,7 +337,8 @@ class Xe(SvmModel):
         Past drm_gpusvm_range_find_or_insert the handler's window [rs, re) is the GPU range
         containing its page (only the handler's own garbage collector removes ranges, and
         ranges never split); only migrate_vma_pages has collected pages, all of the window
-        (drm_pagemap_migrate_to_devmem is all or nothing); in the locked half of get_pages,
+        (drm_pagemap_migrate_to_devmem is all or nothing), each with a VMA (munmap waits for
+        the mmap_lock it holds); in the locked half of get_pages,
         if no notifier has run since the hmm_range_fault walk (``stale`` clear), the walked
         pfns are the CPU page table's frames, writable only where the PTE is; after it, a
         valid range passed this fault's checks (atomics honoured where it lies, every page
@@ -358,9 +359,9 @@ class Xe(SvmModel):
                               "page {p}", g=g, label=label, p=page):
                     return False
                 ok = (r.start == rs) & (r.end == re)
-                if label == "migrate_vma_pages":
+                if label == "migrate_vma_pages":     # munmap waits for mmap_readers
                     for i, p in enumerate(loc["got"]):
-                        ok = ok & (p == rs + i)
+                        ok = ok & (p == rs + i) & (s.vma[p] != NO)
                 if label == "drm_gpusvm_get_pages_map" and not s.stale[g]:
                     ok = ok & (len(loc["pfns"]) == re - rs)
                     for p, (pf, wr) in zip(range(rs, re), loc["pfns"]):
@@ -393,38 +394,17 @@ class Xe(SvmModel):
         window of a handler at migrate_vma_pages (two handlers' windows may overlap: one
         collected a hole the CPU then filled, the other the filled page), on a system frame
         it locked and that nothing else maps (migrate_vma_setup collects only exclusive
-        pages, and munmap and fork wait for the readers); a CPU fault in migrate_to_ram holds the folio lock of the
-        device page its PTE still points at (every other migration trylocks and skips it);
-        no other folio is locked.  Needed by ``memory_safety`` (a locked frame may be
-        unmapped) and ``no_lost_data``."""
-        c = self.config
-        P = c.pages
-        readers, held, windows = 0, [], []
-        for g in range(c.gpus):
+        pages, and munmap and fork wait for the readers); a CPU fault in migrate_to_ram
+        holds the folio lock of the device page its PTE still points at (every other
+        migration trylocks and skips it); no other folio is locked.  Needed by
+        ``memory_safety`` (a locked frame may be unmapped) and ``no_lost_data``."""
+        windows = []
+        for g in range(self.config.gpus):
             label, loc = procs[f"gpu{g}"]
             if label == "migrate_vma_pages":
-                readers += 1
                 windows.append((loc["rs"], loc["re"]))
-        ok = True
-        for mm in range(c.mms):
-            label, loc = procs[f"cpu{mm}/fault"]
-            if label == "drm_pagemap_migrate_to_ram":
-                readers += 1
-                kind, f = s.pte[mm * P + loc["page"]]
-                ok = ok & ((kind == Cpte.DEV_RO) | (kind == Cpte.DEV_RW)) & (f == loc["held"])
-                held.append(loc["held"])
-        ok = ok & (s.mmap_readers == readers)
-        for a, (kind, f) in enumerate(s.pte):
-            mig = kind == Cpte.MIG
-            owners = sum((lo <= a) & (a < hi) for lo, hi in windows) if a < P else 0
-            ok = ok & (mig <= ((owners > 0) & s.flock[f] & (s.fmap[f] == 1)))
-        for f in range(len(s.flock)):
-            why = False
-            for kind, pf in s.pte:
-                why = why | ((kind == Cpte.MIG) & (pf == f))
-            for h in held:
-                why = why | (h == f)
-            ok = ok & (s.flock[f] == why)
+        ok = migration_locks_held(self, s, procs, windows, len(windows),
+                                  "drm_pagemap_migrate_to_ram")
         return clause(ok, "the folio locks, migration entries or mmap_lock readers disagree "
                       "with the migrations in flight")
 

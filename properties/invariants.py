@@ -26,7 +26,8 @@ def frames_accounted(m, s):
     A frame's mapcount is the number of CPU PTEs (both processes) pointing at it; a free
     frame has no mapping, no allocation and no lock; a system PTE (RO, RW, migration entry)
     points at a system frame, a device-private one at a VRAM frame of an allocation of the
-    GPU that owns the frame, a none PTE at no frame; a writable PTE's frame is mapped once.
+    GPU that owns the frame, a none PTE at no frame; a writable PTE's frame is mapped once;
+    before fork the child's page table is empty.
     Holds because every PTE change goes through ``set_pte`` (mm.py), which moves the
     mapcount with it, and frames are taken and freed only by ``take_frame``/``free_frame``
     (the folio refcount of mm/memory.c and the zdd of drm_pagemap.c); a migration entry
@@ -39,7 +40,9 @@ def frames_accounted(m, s):
     n_sys, vp = c.sys_frames, c.vram_pages
     for a, (kind, f) in enumerate(s.pte):
         dev = (kind == Cpte.DEV_RO) | (kind == Cpte.DEV_RW)
-        ok = ((kind == Cpte.NONE) == (f == NO)) \
+        child = a >= c.pages     # copy_page_range fills the child's page table at fork
+        ok = (((s.forked == False) & child) <= ((kind == Cpte.NONE) & (s.latest[a] == 0))) \
+            & ((kind == Cpte.NONE) == (f == NO)) \
             & ((kind != Cpte.NONE) <= (f >= 0)) \
             & (dev <= (f >= n_sys)) & (((kind != Cpte.NONE) & (dev == False)) <= (f < n_sys))
         if not clause(ok, "address {a}: a {k} PTE points at frame {f}", a=a,
@@ -118,4 +121,41 @@ def gpu_ptes_in_valid_ranges(m, s):
     return True
 
 
-__all__ = ["frames_accounted", "gpu_ptes_in_valid_ranges", "present_pte", "writable_pte"]
+def migration_locks_held(m, s, procs, windows, readers: int, cpu_label: str):
+    """The clause shared by the models' lock invariants.  ``windows`` are the [start, end) of
+    the GPU migrations between migrate_vma_setup and finalize, ``readers`` the GPU faults
+    holding mmap_lock, ``cpu_label`` the CPU fault flow's label inside the pagemap's
+    migrate_to_ram (do_swap_page runs it under mmap_lock with the fault page locked).
+
+    ``mmap_readers`` counts both; a CPU fault there still has its PTE on the locked device
+    page (every other migration trylocks and skips it); every migration entry sits in the
+    parent's page table inside a window, on a locked system frame mapped once; a folio is
+    locked exactly when a migration entry points at it or a CPU fault holds it."""
+    c = m.config
+    P = c.pages
+    ok, held = True, []
+    for mm in range(c.mms):
+        label, loc = procs[f"cpu{mm}/fault"]
+        if label == cpu_label:
+            readers += 1
+            kind, f = s.pte[mm * P + loc["page"]]
+            ok = ok & ((kind == Cpte.DEV_RO) | (kind == Cpte.DEV_RW)) & (f == loc["held"])
+            for h in held:      # do_swap_page waits for the folio lock
+                ok = ok & (h != loc["held"])
+            held.append(loc["held"])
+    ok = ok & (s.mmap_readers == readers)
+    for a, (kind, f) in enumerate(s.pte):
+        inside = sum((lo <= a) & (a < hi) for lo, hi in windows) if a < P else 0
+        ok = ok & ((kind == Cpte.MIG) <= ((inside > 0) & s.flock[f] & (s.fmap[f] == 1)))
+    for f in range(len(s.flock)):
+        why = False
+        for kind, pf in s.pte:
+            why = why | ((kind == Cpte.MIG) & (pf == f))
+        for h in held:
+            why = why | (h == f)
+        ok = ok & (s.flock[f] == why)
+    return ok
+
+
+__all__ = ["frames_accounted", "gpu_ptes_in_valid_ranges", "migration_locks_held",
+           "present_pte", "writable_pte"]
