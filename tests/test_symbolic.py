@@ -245,6 +245,14 @@ def test_prove_xe_no_recheck_finds_the_stale_bind_with_a_trace_that_replays(tmp_
     assert main(["replay", bad["counterexample"]]) == 0
 
 
+def test_prove_proves_kfd_without_fork_with_its_auxiliary_invariants():
+    m = _model("kfd", **dict(KS, evictions=1))
+    res = prove(m, save_dir=None)
+    names = {p.name for p in m.properties if p.kind == "always"}
+    assert {"frames_accounted", "restore_pages_holds_its_range"} < names
+    assert {p["name"]: p["status"] for p in res.properties} == dict.fromkeys(names, "proved")
+
+
 BIG = dict(jobs=3, sched_jobs=2, vram_free=2, pressure=2, emergency_pool=3)
 
 
