@@ -197,10 +197,6 @@ class Expander:
         self.sometimes = [p for p in self.sometimes if p.name not in witnesses]
         self.steps = [p for p in self.steps if p.name not in step_names]
 
-    def frontier_states(self):
-        return list(self.frontier[self.pos:]) + list(self.next_frontier)
-
-
 class Interner:
     """Shares equal parts among the frontier's states, which is most of their memory.
 
