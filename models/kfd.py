@@ -61,8 +61,8 @@ from typing import NamedTuple
 
 from properties.atomics import atomic_safety
 from properties.data import coherence, cow_isolation, no_lost_data
-from properties.invariants import (frames_accounted, migration_locks_held, present_pte,
-                                   writable_pte)
+from properties.invariants import (frames_accounted, migration_locks_held, pfns_current,
+                                   present_pte)
 from properties.memory import memory_safety, vma_respect
 from svmcheck import (Flow, always, clause, completes, outcome, param, sometimes,
                       sometimes_step, step)
@@ -695,10 +695,7 @@ class Kfd(SvmModel):
                 for p in got:
                     ok = ok & (rs <= p) & (p < re) & (s.vma[p] != NO)
             if label == "svm_range_map_to_gpus" and _view(s, g, kr).valid:
-                ok = ok & (len(pfns) == re - rs)
-                for p, (pf, wr) in zip(range(rs, re), pfns):
-                    kind, f = s.pte[p]
-                    ok = ok & present_pte(kind) & (f == pf) & (wr <= writable_pte(kind))
+                ok = pfns_current(ok, s, rs, re, pfns)
         for kr in s.kranges:
             holders = 0
             for g in range(c.gpus):

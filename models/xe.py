@@ -29,7 +29,7 @@ import itertools
 from properties.atomics import atomic_safety
 from properties.data import coherence, cow_isolation, no_lost_data
 from properties.invariants import (frames_accounted, gpu_ptes_in_valid_ranges,
-                                   migration_locks_held, present_pte, writable_pte)
+                                   migration_locks_held, pfns_current)
 from properties.memory import memory_safety, vma_respect
 from svmcheck import Flow, always, clause, completes, param, sometimes, sometimes_step
 from svmcheck.svm import gpusvm
@@ -363,10 +363,7 @@ class Xe(SvmModel):
                     for i, p in enumerate(loc["got"]):
                         ok = ok & (p == rs + i) & (s.vma[p] != NO)
                 if label == "drm_gpusvm_get_pages_map" and not s.stale[g]:
-                    ok = ok & (len(loc["pfns"]) == re - rs)
-                    for p, (pf, wr) in zip(range(rs, re), loc["pfns"]):
-                        ok = ok & present_pte(s.pte[p][0]) & (s.pte[p][1] == pf) \
-                            & (wr <= writable_pte(s.pte[p][0]))
+                    ok = pfns_current(ok, s, rs, re, loc["pfns"])
                 if label in ("xe_pt_stage_bind", "xe_pt_svm_pre_commit") and r.valid:
                     for f, wr in r.pfns:
                         if self.placement_checks:

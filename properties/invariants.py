@@ -19,6 +19,18 @@ def writable_pte(kind):
     return (kind == Cpte.RW) | (kind == Cpte.DEV_RW)
 
 
+def pfns_current(ok, s, start: int, end: int, pfns):
+    """``ok`` and: hmm_range_fault's walk of [start, end) is what the CPU page table holds now
+    -- one pfn per page, each the frame of a present (not migrating) PTE, writable only where
+    the PTE is.  What a range's dma_addr array (drm_gpusvm_get_pages) or a fault's walked
+    pfns satisfy while no notifier has run since the walk."""
+    ok = ok & (len(pfns) == end - start)
+    for p, (pf, wr) in zip(range(start, end), pfns):
+        kind, f = s.pte[p]
+        ok = ok & present_pte(kind) & (f == pf) & (wr <= writable_pte(kind))
+    return ok
+
+
 @always
 def frames_accounted(m, s):
     """Auxiliary: every frame's bookkeeping agrees with the CPU page tables.
@@ -98,10 +110,7 @@ def gpu_ptes_in_valid_ranges(m, s):
                 & (r.partial <= r.unmapped) \
                 & ((r.valid == False) <= ((len(r.pfns) == 0) & (r.devmem == False)))
             if r.valid:
-                ok = ok & (r.unmapped == False) & (len(r.pfns) == end - start)
-                for p, (pf, wr) in zip(range(start, end), r.pfns):
-                    kind, f = s.pte[p]
-                    ok = ok & present_pte(kind) & (f == pf) & (wr <= writable_pte(kind))
+                ok = pfns_current(ok & (r.unmapped == False), s, start, end, r.pfns)
             for p in range(start, end):
                 gf, perm = s.gpte[g * P + p]
                 ok = ok & ((gf != NO) <= r.valid) & ((gf == NO) == (perm == Perm.NONE))
@@ -158,4 +167,4 @@ def migration_locks_held(m, s, procs, windows, readers: int, cpu_label: str):
 
 
 __all__ = ["frames_accounted", "gpu_ptes_in_valid_ranges", "migration_locks_held",
-           "present_pte", "writable_pte"]
+           "pfns_current", "present_pte", "writable_pte"]

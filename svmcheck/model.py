@@ -355,6 +355,7 @@ class Model:
         self.procs: list[Proc] = []
         for fname, labels in flows.items():
             self._add_flow(labels[0][1].flow, labels)
+        self.proc_of = {p.actor: p for p in self.procs}     # ProcView's lookup
         self.properties = self.declared_properties()
         self._static_fast = [(a, a.fn, a.args, a.guards) for a in self.steps_static]
 
@@ -635,11 +636,9 @@ class ProcView(Mapping):
         self._model, self._procs = model, procs
 
     def __getitem__(self, actor):
-        for p in self._model.procs:
-            if p.actor == actor:
-                t = self._procs[p.index]
-                return p.labels[t[0]], dict(zip(p.local_names, t[1:]))
-        raise KeyError(actor)
+        p = self._model.proc_of[actor]
+        t = self._procs[p.index]
+        return p.labels[t[0]], dict(zip(p.local_names, t[1:]))
 
     def __iter__(self):
         return (p.actor for p in self._model.procs)
