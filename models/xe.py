@@ -334,13 +334,16 @@ class Xe(SvmModel):
     def fault_handler_holds_its_range(self, s: World, procs):
         """Auxiliary: what __xe_svm_handle_pagefault holds at each label agrees with the world.
 
-        Past drm_gpusvm_range_find_or_insert the handler's window [rs, re) is the GPU range
+        A fault in flight is of an access kind the GPU issues.  Past
+        drm_gpusvm_range_find_or_insert the handler's window [rs, re) is the GPU range
         containing its page (only the handler's own garbage collector removes ranges, and
         ranges never split); only migrate_vma_pages has collected pages, all of the window
         (drm_pagemap_migrate_to_devmem is all or nothing), each with a VMA (munmap waits for
         the mmap_lock it holds); in the locked half of get_pages,
         if no notifier has run since the hmm_range_fault walk (``stale`` clear), the walked
-        pfns are the CPU page table's frames, writable only where the PTE is; after it, a
+        pfns are the CPU page table's frames, writable only where the PTE is, and a valid
+        range's pfns, published before the walk, are no more writable (only a notifier takes a
+        write bit away); after it, a
         valid range passed this fault's checks (atomics honoured where it lies, every page
         writable for a write fault with the HMM_PFN_WRITE check), because only this handler
         sets has_dma_mapping on its GPU's ranges and any notifier clears it; at the bind's
@@ -353,6 +356,11 @@ class Xe(SvmModel):
             label, loc = procs[f"gpu{g}"]
             page, kind, rs, re = loc["page"], loc["kind"], loc["rs"], loc["re"]
             ok = len(loc["got"]) == (0 if label != "migrate_vma_pages" else re - rs)
+            if label not in ("idle", "gpu_access"):     # a fault of an access the GPU makes
+                issued = False
+                for k in c.kinds_for(g):
+                    issued = issued | (kind == k)
+                ok = ok & issued
             if label not in ("idle", "gpu_access", "drm_gpusvm_range_find_or_insert"):
                 r = gpusvm.range_at(s, g, page)
                 if not clause(r is not None and ok, "GPU{g} at {label} has no range for "
@@ -364,6 +372,9 @@ class Xe(SvmModel):
                         ok = ok & (p == rs + i) & (s.vma[p] != NO)
                 if label == "drm_gpusvm_get_pages_map" and not s.stale[g]:
                     ok = pfns_current(ok, s, rs, re, loc["pfns"])
+                    if r.valid:     # published before the walk, no notifier since
+                        for (_, wr), (_, walked) in zip(r.pfns, loc["pfns"]):
+                            ok = ok & (wr <= walked)
                 if label in ("xe_pt_stage_bind", "xe_pt_svm_pre_commit") and r.valid:
                     for f, wr in r.pfns:
                         if self.placement_checks:

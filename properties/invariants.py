@@ -22,12 +22,16 @@ def writable_pte(kind):
 def pfns_current(ok, s, start: int, end: int, pfns):
     """``ok`` and: hmm_range_fault's walk of [start, end) is what the CPU page table holds now
     -- one pfn per page, each the frame of a present (not migrating) PTE, writable only where
-    the PTE is.  What a range's dma_addr array (drm_gpusvm_get_pages) or a fault's walked
-    pfns satisfy while no notifier has run since the walk."""
+    the PTE is, and exactly where a device-private entry is.  What a range's dma_addr array
+    (drm_gpusvm_get_pages) or a fault's walked pfns satisfy while no notifier has run since
+    the walk: the walk reports each PTE's write bit, and only do_wp_page's in-place reuse of a
+    system page changes a PTE's write bit without a notifier (it adds write)."""
     ok = ok & (len(pfns) == end - start)
     for p, (pf, wr) in zip(range(start, end), pfns):
         kind, f = s.pte[p]
-        ok = ok & present_pte(kind) & (f == pf) & (wr <= writable_pte(kind))
+        dev = (kind == Cpte.DEV_RO) | (kind == Cpte.DEV_RW)
+        ok = ok & present_pte(kind) & (f == pf) & (wr <= writable_pte(kind)) \
+            & (dev <= (wr == (kind == Cpte.DEV_RW)))
     return ok
 
 
@@ -39,14 +43,18 @@ def frames_accounted(m, s):
     frame has no mapping, no allocation and no lock; a system PTE (RO, RW, migration entry)
     points at a system frame, a device-private one at a VRAM frame of an allocation of the
     GPU that owns the frame, a none PTE at no frame; a writable PTE's frame is mapped once;
-    before fork the child's page table is empty.
+    before fork the child's page table is empty; no address's latest write and no mapped
+    frame's version is above the page's clock, and the fork-time clock is not either.
     Holds because every PTE change goes through ``set_pte`` (mm.py), which moves the
     mapcount with it, and frames are taken and freed only by ``take_frame``/``free_frame``
     (the folio refcount of mm/memory.c and the zdd of drm_pagemap.c); a migration entry
     replaces its own PTE in place (migrate_vma_setup: try_to_migrate keeps the page's
     mapcount until finalize).  ``do_wp_page`` makes a PTE writable only for a frame mapped
     once, and ``copy_page_range`` write-protects both sides of a shared one.  Needed by
-    ``memory_safety`` (a frame nothing maps is free) and ``no_lost_data``.
+    ``memory_safety`` (a frame nothing maps is free) and ``no_lost_data``.  Every write takes
+    the next version of its page's clock (``write_version``) and migrations copy versions,
+    so no version exceeds the clock; ``no_lost_data`` and ``cow_isolation`` need that
+    after fork (``fork_clock`` is the clock then).
     """
     c = m.config
     n_sys, vp = c.sys_frames, c.vram_pages
@@ -56,9 +64,15 @@ def frames_accounted(m, s):
         ok = (((s.forked == False) & child) <= ((kind == Cpte.NONE) & (s.latest[a] == 0))) \
             & ((kind == Cpte.NONE) == (f == NO)) \
             & ((kind != Cpte.NONE) <= (f >= 0)) \
-            & (dev <= (f >= n_sys)) & (((kind != Cpte.NONE) & (dev == False)) <= (f < n_sys))
+            & (dev <= (f >= n_sys)) & (((kind != Cpte.NONE) & (dev == False)) <= (f < n_sys)) \
+            & (s.latest[a] <= s.clock[a % c.pages]) \
+            & ((kind != Cpte.NONE) <= (s.fver[f] <= s.clock[a % c.pages]))
         if not clause(ok, "address {a}: a {k} PTE points at frame {f}", a=a,
                       k=Cpte(kind).name, f=f):
+            return False
+    for p in range(c.pages):
+        if not clause(s.fork_clock[p] <= s.clock[p], "page {p}: fork-time clock {k} is "
+                      "above the clock {n}", p=p, k=s.fork_clock[p], n=s.clock[p]):
             return False
     for f in range(len(s.fver)):
         users = sum((kind != Cpte.NONE) & (pf == f) for kind, pf in s.pte)
@@ -87,7 +101,9 @@ def gpu_ptes_in_valid_ranges(m, s):
     interval tree; ranges never split or grow); partially unmapped implies unmapped; a range
     that is not valid has no pfns and no devmem pages; a valid range is not unmapped, has one
     pfn per page, each the frame of a present (not migrating) CPU PTE, writable only where
-    the PTE is; a GPU PTE maps a frame (with some permission) only in a valid range, and a
+    the PTE is; a GPU PTE maps a frame (with some permission) only in a valid range, that
+    range's pfn for the page, writably only where the pfn is writable (in models with the
+    HMM_PFN_WRITE check of issue 9: xe_pt_svm_pre_commit binds what the range holds), and a
     page outside every range is not mapped.  Holds because drm_gpusvm_get_pages publishes
     has_dma_mapping only when the notifier sequence has not moved since the hmm_range_fault
     walk (``stale``), every change of a mirrored CPU PTE's frame runs the notifier first
@@ -111,6 +127,11 @@ def gpu_ptes_in_valid_ranges(m, s):
                 & ((r.valid == False) <= ((len(r.pfns) == 0) & (r.devmem == False)))
             if r.valid:
                 ok = pfns_current(ok & (r.unmapped == False), s, start, end, r.pfns)
+                for p, (pf, wr) in zip(range(start, end), r.pfns):
+                    gf, perm = s.gpte[g * P + p]
+                    ok = ok & ((gf == NO) | (gf == pf))
+                    if getattr(m, "pfn_write_check", False):
+                        ok = ok & ((perm >= Perm.WRITE) <= wr)
             for p in range(start, end):
                 gf, perm = s.gpte[g * P + p]
                 ok = ok & ((gf != NO) <= r.valid) & ((gf == NO) == (perm == Perm.NONE))

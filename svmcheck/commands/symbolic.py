@@ -62,6 +62,7 @@ def cmd_prove(args) -> int:
             st = "proved within the explored layout"
         line = f"  {p['name']:<40} {st}"
         if st in ("violated", "not inductive"):
+            line += f" (dropped #{p['dropped']})" if p.get("dropped") else ""
             line += f" — step {p['step']}: {p['why']}"
         elif st == "unknown":
             line += f" — {p['reason']}"

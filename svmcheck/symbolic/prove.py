@@ -105,6 +105,8 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
                 else:
                     ctis[p.name] = _cti(model, enc, solver.model(), p, index, ex, save_dir,
                                         model_path)
+                    # the first one dropped is the root cause: later ones may follow from it
+                    ctis[p.name][1]["dropped"] = len(ctis)
                 active.remove(p)
                 changed = True
                 break
