@@ -62,7 +62,7 @@ from typing import NamedTuple
 from properties.atomics import atomic_safety
 from properties.data import coherence, cow_isolation, no_lost_data
 from properties.invariants import (frames_accounted, migration_locks_held, pfns_current,
-                                   present_pte)
+                                   present_pte, writable_pte)
 from properties.memory import memory_safety, vma_respect
 from svmcheck import (Flow, always, clause, completes, outcome, param, sometimes,
                       sometimes_step, step)
@@ -660,9 +660,10 @@ class Kfd(SvmModel):
         The folio locks and migration entries are the migrations' in flight (xe's
         ``migrations_hold_their_locks``, with svm_migrate_to_ram as the CPU fault).  Every
         GPU's World.ranges has the svm_ranges' bounds (_set_ranges keeps them in step) and a
-        GPU PTE maps a frame only inside a range, on a present, non-migrating page (the
-        notifier zaps every range a PTE change overlaps, and migrate_vma_setup's notifier
-        comes before its migration entries).  Needed by ``coherence``, ``no_lost_data`` and
+        GPU PTE maps a frame only inside a range, on a present, non-migrating page, the frame
+        that page's PTE points at, writably only where the PTE is writable (the notifier zaps
+        every range a PTE change overlaps — fork's write-protect included — and
+        migrate_vma_setup's notifier comes before its migration entries).  Needed by ``coherence``, ``no_lost_data`` and
         ``memory_safety``."""
         c = self.config
         P = c.pages
@@ -708,8 +709,11 @@ class Kfd(SvmModel):
             for p in range(P):
                 gf, perm = s.gpte[g * P + p]
                 inside = any(a <= p < b for a, b in bounds)
-                ok = ok & ((gf != NO) <= (present_pte(s.pte[p][0]) & inside)) \
+                kind, f = s.pte[p]
+                ok = ok & ((gf != NO) <= (present_pte(kind) & inside & (gf == f))) \
                     & ((gf == NO) == (perm == Perm.NONE))
+                if self.pfn_write_check:
+                    ok = ok & ((perm >= Perm.WRITE) <= writable_pte(kind))
         return clause(ok, "the retry fault's locals, the locks or the GPU PTEs disagree with "
                       "the world")
 

@@ -87,7 +87,9 @@ def bmc(model, depth: int, *, properties=(), typ=None, save_dir="counterexamples
     cfg = {k: ("free" if k in (free or {}) else v) for k, v in model.config.as_dict().items()} \
         if free else model.config.as_dict()
     res = BmcResult(model.name, cfg, depth, "ok", encoding=enc.stats())
-    solver = z3.Solver()
+    # QF_LIA: the frames are ints and bools; measured 3x faster than the generic solver by
+    # depth 7 on the two-GPU link search (docs/z3.md)
+    solver = z3.SolverFor("QF_LIA")
     if timeout_ms:
         solver.set("timeout", timeout_ms)
     solver.add(*enc.free_domain)
