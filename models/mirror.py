@@ -31,7 +31,7 @@ walk finds, populating a page where the process has none — so ``vma_respect`` 
 """
 from __future__ import annotations
 
-from models.xe import Xe
+from models.xe import Xe, XeConfig
 from svmcheck import param, sometimes, sometimes_step
 from svmcheck.svm import gpusvm
 from svmcheck.svm import mm as cpu
@@ -42,7 +42,7 @@ from svmcheck.svm.state import NO, Access, Cpte, Range, World, tset
 UNMAPPED = "(range unmapped)"
 
 
-class MirrorConfig(SvmConfig):
+class MirrorConfig(XeConfig):
     gpus: int = param(1, "GPUs mirroring the process", min=1, max=3)
     pages: int = param(4, "virtual pages in the modelled address window", min=1, max=6)
     vma_layout: str = param("aa-a", "per page VMA letters (see xe): page 2 is a hole")

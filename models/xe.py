@@ -54,15 +54,20 @@ def _skips(c):
     return tuple(frozenset(s) for n in range(c.pages + 1) for s in itertools.combinations(pages, n))
 
 
+class XeConfig(SvmConfig):
+    evict_retry_bound: int = param(1, "evict-and-retry rounds per fault after -EBUSY/-EFAULT "
+                                   "(xe_svm_alloc_vram); -1: unbounded", min=-1, max=3)
+
+
 class Xe(SvmModel):
     """drm_gpusvm/drm_pagemap/Xe GPU fault flow, N GPUs, migrate-on-fault (sound)."""
     name = "xe"
+    Config = XeConfig
 
     # the switches the broken variants flip
     clip_window = True          # drm_gpusvm_range_chunk_size bounds the window by the VMA
     placement_checks = True     # seed 004 step 2 and the atomic-placement check after get_pages
     efault_means_in_place = False
-    evict_retry_bound = 1       # None: unbounded
     recheck_on_commit = True    # xe_pt_svm_pre_commit re-checks pages_valid
     pfn_write_check = True      # bind write access only for pages with HMM_PFN_WRITE
 
@@ -193,7 +198,7 @@ class Xe(SvmModel):
                for p in pages):
             return me.goto("drm_gpusvm_get_pages", s, outcome="0 (already in VRAM)")
         w, got, on_device = setup_to_devmem(c, s, pages, skip)
-        me_tries = max(0, me.tries - 1) if self.evict_retry_bound is not None else me.tries
+        me_tries = max(0, me.tries - 1) if c.evict_retry_bound >= 0 else me.tries
         if not got and on_device == len(pages):
             return self._alloc_vram_error(w, me, "-EFAULT", "-EFAULT", me_tries)
         if len(got) < len(pages):
@@ -230,12 +235,12 @@ class Xe(SvmModel):
         if err == "-EFAULT" and self.efault_means_in_place:
             return me.goto("drm_gpusvm_get_pages", s, outcome=f"{shown}: taken as in place",
                            got=(), tries=tries)
-        bound = self.evict_retry_bound
-        if err in ("-EBUSY", "-EFAULT") and (bound is None or me.evicts < bound):
+        bound = c.evict_retry_bound
+        if err in ("-EBUSY", "-EFAULT") and (bound < 0 or me.evicts < bound):
             w, _ = gpusvm.range_evict(c, s, me.g, self._range(s, me))
             return me.goto("drm_pagemap_populate_mm", w, outcome=f"{shown}: evict, retry",
-                           got=(), evicts=me.evicts + 1 if bound is not None else 0,
-                           tries=tries if bound is not None else me.tries)
+                           got=(), evicts=me.evicts + 1 if bound >= 0 else 0,
+                           tries=tries if bound >= 0 else me.tries)
         if me.devmem_only:
             if tries > 0:
                 return me.goto("drm_gpusvm_range_find_or_insert", s, outcome=f"{shown}: retry",
@@ -432,13 +437,15 @@ class Xe(SvmModel):
 
 
 # --- the bounded ping-pong needs both GPUs atomic-faulting one page ---------------------------
-class PingPongConfig(SvmConfig):
+class PingPongConfig(XeConfig):
     pages: int = param(1, "virtual pages", min=1, max=6)
     vma_layout: str = param("a", "per page VMA letters (see xe)")
     chunk_pages: int = param(1, "largest range chunk in pages", min=1, max=8)
     gpu_kinds: str = param("a", "access kinds GPUs issue")
     cpu_writes: int = param(0, "CPU writes in total", min=0, max=4)
     cpu_reads: bool = param(False, "the CPU reads")
+    evict_retry_bound: int = param(-1, "evict-and-retry rounds per fault (-1: unbounded)",
+                                   min=-1, max=3)
 
 
 class XeEfaultInPlace(Xe):
@@ -458,10 +465,9 @@ class XeRetryUnbounded(Xe):
     """xe with evict-and-retry unbounded: two GPUs atomic-faulting one page ping-pong."""
     name = "xe-retry-unbounded"
     Config = PingPongConfig
-    evict_retry_bound = None
 
 
-class UnclippedConfig(SvmConfig):
+class UnclippedConfig(XeConfig):
     vma_layout: str = param("a-", "per page VMA letters: page 1 has no VMA")
     gpu_pages: str = param("0", "pages GPUs touch")
 
@@ -473,7 +479,7 @@ class XeWindowUnclipped(Xe):
     clip_window = False
 
 
-class ForkConfig(SvmConfig):
+class ForkConfig(XeConfig):
     gpus: int = param(1, "GPUs mirroring the process", min=1, max=3)
     pages: int = param(1, "virtual pages", min=1, max=6)
     vma_layout: str = param("a", "per page VMA letters (see xe)")

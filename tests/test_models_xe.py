@@ -77,6 +77,14 @@ def test_retry_bound_restores_fault_progress():
     assert res.properties[0].status == "holds"
 
 
+@pytest.mark.parametrize("bound,status", [(-1, "violated"), (0, "holds"), (2, "holds")])
+def test_which_retry_bounds_allow_the_ping_pong(bound, status):
+    """evict_retry_bound is a parameter: only the unbounded retry (-1) livelocks two GPUs
+    atomic-faulting one page; every bound, 0 included, lets each fault end."""
+    _, res = run("xe-retry-unbounded", props=("fault_progress",), evict_retry_bound=bound)
+    assert res.properties[0].status == status
+
+
 def test_atomics_with_system_atomics_never_use_a_pcie_peer():
     """With system atomics allowed an atomic fault is not devmem_only, yet it must still not
     be mapped on a peer's VRAM over a link without atomics (it bounces to system memory)."""
