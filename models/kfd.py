@@ -663,8 +663,9 @@ class Kfd(SvmModel):
         GPU PTE maps a frame only inside a range, on a present, non-migrating page, the frame
         that page's PTE points at, writably only where the PTE is writable (the notifier zaps
         every range a PTE change overlaps — fork's write-protect included — and
-        migrate_vma_setup's notifier comes before its migration entries).  Needed by ``coherence``, ``no_lost_data`` and
-        ``memory_safety``."""
+        migrate_vma_setup's notifier comes before its migration entries).  Needed by
+        ``coherence``, ``no_lost_data``, ``memory_safety`` and (after fork)
+        ``cow_isolation``."""
         c = self.config
         P = c.pages
         readers, windows, ok = 0, [], True

@@ -344,12 +344,11 @@ class Xe(SvmModel):
         containing its page (only the handler's own garbage collector removes ranges, and
         ranges never split); only migrate_vma_pages has collected pages, all of the window
         (drm_pagemap_migrate_to_devmem is all or nothing), each with a VMA (munmap waits for
-        the mmap_lock it holds); in the locked half of get_pages,
-        if no notifier has run since the hmm_range_fault walk (``stale`` clear), the walked
-        pfns are the CPU page table's frames, writable only where the PTE is, and a valid
-        range's pfns, published before the walk, are no more writable (only a notifier takes a
-        write bit away); after it, a
-        valid range passed this fault's checks (atomics honoured where it lies, every page
+        the mmap_lock it holds); in the locked half of get_pages, if no notifier has run
+        since the hmm_range_fault walk (``stale`` clear), the walked pfns are the CPU page
+        table's frames, writable only where the PTE is, and a valid range's pfns, published
+        before the walk, are no more writable (only a notifier takes a write bit away); after
+        it, a valid range passed this fault's checks (atomics honoured where it lies, every page
         writable for a write fault with the HMM_PFN_WRITE check), because only this handler
         sets has_dma_mapping on its GPU's ranges and any notifier clears it; at the bind's
         pre-commit the staged PTE entries are the valid range's dma_addr array
@@ -436,7 +435,7 @@ class Xe(SvmModel):
     ebusy_happens = sometimes_step("ebusy_happens", outcome="-EBUSY")
 
 
-# --- the bounded ping-pong needs both GPUs atomic-faulting one page ---------------------------
+# --- the ping-pong needs both GPUs atomic-faulting one page ------------------------------------
 class PingPongConfig(XeConfig):
     pages: int = param(1, "virtual pages", min=1, max=6)
     vma_layout: str = param("a", "per page VMA letters (see xe)")

@@ -127,14 +127,14 @@ def gpu_ptes_in_valid_ranges(m, s):
                 & ((r.valid == False) <= ((len(r.pfns) == 0) & (r.devmem == False)))
             if r.valid:
                 ok = pfns_current(ok & (r.unmapped == False), s, start, end, r.pfns)
-                for p, (pf, wr) in zip(range(start, end), r.pfns):
-                    gf, perm = s.gpte[g * P + p]
+            for i, p in enumerate(range(start, end)):
+                gf, perm = s.gpte[g * P + p]
+                ok = ok & ((gf != NO) <= r.valid) & ((gf == NO) == (perm == Perm.NONE))
+                if r.valid and i < len(r.pfns):     # the bind copied the range's pfns
+                    pf, wr = r.pfns[i]
                     ok = ok & ((gf == NO) | (gf == pf))
                     if getattr(m, "pfn_write_check", False):
                         ok = ok & ((perm >= Perm.WRITE) <= wr)
-            for p in range(start, end):
-                gf, perm = s.gpte[g * P + p]
-                ok = ok & ((gf != NO) <= r.valid) & ((gf == NO) == (perm == Perm.NONE))
             if not clause(ok, "GPU{g} range [{a},{b}): valid={v} unmapped={u} pfns={n} "
                           "disagrees with the page tables", g=g, a=start, b=end, v=r.valid,
                           u=r.unmapped, n=len(r.pfns)):
