@@ -23,10 +23,9 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.xe import Xe
+from models.xe import Xe, XeConfig
 from properties.data import coherence, no_lost_data
 from properties.memory import memory_safety
-from svmcheck.svm.config import SvmConfig
 
 PROPERTIES = (no_lost_data, memory_safety, coherence)
 MAX_STEPS = 80
@@ -47,10 +46,10 @@ def layouts(draw, pages: int) -> str:
 
 
 @st.composite
-def configs(draw) -> SvmConfig:
+def configs(draw) -> XeConfig:
     gpus = draw(st.integers(1, 2))
     pages = draw(st.integers(1, 3))
-    return SvmConfig.build(dict(
+    return XeConfig.build(dict(
         gpus=gpus,
         pages=pages,
         vma_layout=draw(layouts(pages)),
@@ -68,6 +67,7 @@ def configs(draw) -> SvmConfig:
         evictions=draw(st.integers(0, 1)),
         contention=draw(st.booleans()),
         hmm_req_write_faults_devpriv=draw(st.booleans()),
+        evict_retry_bound=draw(st.integers(-1, 2)),
     ))
 
 
@@ -100,7 +100,7 @@ def test_random_runs_keep_world_consistent(cfg, data):
 
 
 def test_configs_strategy_builds_valid_layouts():
-    """Every layout the strategy can draw passes SvmConfig validation (smoke check)."""
+    """Every layout the strategy can draw passes XeConfig validation (smoke check)."""
     for layout in ("a", "a|a", "ar", "a-f", "f|r|a", "-a"):
-        SvmConfig.build(dict(pages=len(layout.replace("|", "")), vma_layout=layout,
+        XeConfig.build(dict(pages=len(layout.replace("|", "")), vma_layout=layout,
                              gpu_kinds="rwa", gpu_pages=""))
