@@ -282,6 +282,8 @@ def test_prove_saves_a_counterexample_to_induction_that_replays(tmp_path, capsys
     res = prove(_model("pt-fence"), properties=SEED_ONLY, save_dir=str(tmp_path))
     ctis = [p for p in res.properties if p["status"] == "not inductive"]
     assert ctis and res.result == "incomplete" and res.exit_code == 3
+    # Houdini's drop order (the first dropped is the root cause): 1, 2, ... once each
+    assert sorted(p["dropped"] for p in ctis) == list(range(1, len(ctis) + 1))
     for p in ctis:
         assert not p["reachable"]
         data = json.load(open(p["counterexample"]))
