@@ -156,7 +156,10 @@ def fork(cfg, w: World) -> World:
             continue
         shared = {Cpte.RW: Cpte.RO, Cpte.RO: Cpte.RO, Cpte.DEV_RW: Cpte.DEV_RO,
                   Cpte.DEV_RO: Cpte.DEV_RO}[kind]
-        w = set_pte(w, p, shared, f)
-        w = set_pte(w, P + p, shared, f)
-        w = w._replace(latest=tset(w.latest, P + p, w.latest[p]))
+        # same frame: the parent's mapcount is unchanged; the child's page table is new
+        # (forks <= 1), so its PTE is written, not replaced -- set_pte would look at an old
+        # child entry that cannot exist, a case split per frame for the symbolic encoding
+        w = w._replace(pte=tset(tset(w.pte, p, (shared, f)), P + p, (shared, f)),
+                       fmap=tadd(w.fmap, f, +1),
+                       latest=tset(w.latest, P + p, w.latest[p]))
     return w._replace(forked=True, fork_clock=w.clock)
