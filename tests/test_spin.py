@@ -42,8 +42,8 @@ SMALL = [
     ("kfd-actual-loc", KS),
     ("kfd-bo-free-early", KS),
 ]
-# Not here: xe-fork and xe-upstream, whose fork() step has ~50,000 symbolic paths even at one
-# page (minutes to export).
+# Not here: xe-fork and xe-upstream, whose encodings have about 70,000 symbolic paths even at
+# one page (minutes to export).
 
 # spin's dataflow optimisation and statement merging are superlinear in the number of
 # transitions (800 of xe's: 11.6 s with them, 2.1 s without) and neither applies to loops

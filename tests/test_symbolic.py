@@ -145,8 +145,8 @@ AGREE = [
     ("kfd-actual-loc", 5, KS),
     ("kfd-bo-free-early", 5, KS),
 ]
-# Not here, measured by hand (docs/z3.md): xe-fork and xe-upstream need fork(), whose step
-# has ~50,000 paths even at one page (about two minutes each); they agree at depth 4.
+# Not here, measured by hand (docs/z3.md): xe-fork and xe-upstream, whose encodings have
+# about 50,000 paths at depth 4 even at one page (about two minutes each); they agree there.
 
 
 @pytest.mark.parametrize("name,depth,sets", AGREE, ids=[a[0] for a in AGREE])
