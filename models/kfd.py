@@ -61,8 +61,8 @@ from typing import NamedTuple
 
 from properties.atomics import atomic_safety
 from properties.data import coherence, cow_isolation, no_lost_data
-from properties.invariants import (frames_accounted, migration_locks_held, pfns_current,
-                                   present_pte, writable_pte)
+from properties.invariants import (fault_kind_issued, frames_accounted, migration_locks_held,
+                                   pfns_current, present_pte, writable_pte)
 from properties.memory import memory_safety, vma_respect
 from svmcheck import (Flow, always, clause, completes, outcome, param, sometimes,
                       sometimes_step, step)
@@ -677,10 +677,7 @@ class Kfd(SvmModel):
                 return False
             page, rs, re, got, pfns = (loc[k] for k in ("page", "rs", "re", "got", "pfns"))
             if label != "idle":
-                kind = False
-                for k in c.kinds_for(g):
-                    kind = kind | (loc["kind"] == k)
-                ok = ok & kind
+                ok = ok & fault_kind_issued(self, g, loc["kind"])
             if label not in _HOLDING:
                 ok = ok & (len(got) == 0) & (len(pfns) == 0)
                 continue

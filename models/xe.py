@@ -28,8 +28,8 @@ import itertools
 
 from properties.atomics import atomic_safety
 from properties.data import coherence, cow_isolation, no_lost_data
-from properties.invariants import (frames_accounted, gpu_ptes_in_valid_ranges,
-                                   migration_locks_held, pfns_current)
+from properties.invariants import (fault_kind_issued, frames_accounted,
+                                   gpu_ptes_in_valid_ranges, migration_locks_held, pfns_current)
 from properties.memory import memory_safety, vma_respect
 from svmcheck import Flow, always, clause, completes, param, sometimes, sometimes_step
 from svmcheck.svm import gpusvm
@@ -236,11 +236,12 @@ class Xe(SvmModel):
             return me.goto("drm_gpusvm_get_pages", s, outcome=f"{shown}: taken as in place",
                            got=(), tries=tries)
         bound = c.evict_retry_bound
-        if err in ("-EBUSY", "-EFAULT") and (bound < 0 or me.evicts < bound):
+        bounded = bound >= 0            # -1: retry forever, counting neither evicts nor tries
+        if err in ("-EBUSY", "-EFAULT") and (not bounded or me.evicts < bound):
             w, _ = gpusvm.range_evict(c, s, me.g, self._range(s, me))
             return me.goto("drm_pagemap_populate_mm", w, outcome=f"{shown}: evict, retry",
-                           got=(), evicts=me.evicts + 1 if bound >= 0 else 0,
-                           tries=tries if bound >= 0 else me.tries)
+                           got=(), evicts=me.evicts + 1 if bounded else 0,
+                           tries=tries if bounded else me.tries)
         if me.devmem_only:
             if tries > 0:
                 return me.goto("drm_gpusvm_range_find_or_insert", s, outcome=f"{shown}: retry",
@@ -360,11 +361,8 @@ class Xe(SvmModel):
             label, loc = procs[f"gpu{g}"]
             page, kind, rs, re = loc["page"], loc["kind"], loc["rs"], loc["re"]
             ok = len(loc["got"]) == (0 if label != "migrate_vma_pages" else re - rs)
-            if label not in ("idle", "gpu_access"):     # a fault of an access the GPU makes
-                issued = False
-                for k in c.kinds_for(g):
-                    issued = issued | (kind == k)
-                ok = ok & issued
+            if label not in ("idle", "gpu_access"):
+                ok = ok & fault_kind_issued(self, g, kind)
             if label not in ("idle", "gpu_access", "drm_gpusvm_range_find_or_insert"):
                 r = gpusvm.range_at(s, g, page)
                 if not clause(r is not None and ok, "GPU{g} at {label} has no range for "

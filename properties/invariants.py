@@ -19,6 +19,15 @@ def writable_pte(kind):
     return (kind == Cpte.RW) | (kind == Cpte.DEV_RW)
 
 
+def fault_kind_issued(m, g: int, kind):
+    """A fault in flight is of an access kind GPU g issues (the clause the xe and kfd fault
+    invariants share): one formula, ``|`` over the kinds, not a path per kind."""
+    issued = False
+    for k in m.config.kinds_for(g):
+        issued = issued | (kind == k)
+    return issued
+
+
 def pfns_current(ok, s, start: int, end: int, pfns):
     """``ok`` and: hmm_range_fault's walk of [start, end) is what the CPU page table holds now
     -- one pfn per page, each the frame of a present (not migrating) PTE, writable only where
@@ -187,5 +196,5 @@ def migration_locks_held(m, s, procs, windows, readers: int, cpu_label: str):
     return ok
 
 
-__all__ = ["frames_accounted", "gpu_ptes_in_valid_ranges", "migration_locks_held",
-           "pfns_current", "present_pte", "writable_pte"]
+__all__ = ["fault_kind_issued", "frames_accounted", "gpu_ptes_in_valid_ranges",
+           "migration_locks_held", "pfns_current", "present_pte", "writable_pte"]

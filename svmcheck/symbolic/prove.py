@@ -83,6 +83,7 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
 
     active = list(props)
     ctis: dict = {}
+    dropped: list = []        # Houdini's order: the first is the root cause
     changed = True
     while changed and active:
         changed = False
@@ -105,8 +106,7 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
                 else:
                     ctis[p.name] = _cti(model, enc, solver.model(), p, index, ex, save_dir,
                                         model_path)
-                    # the first one dropped is the root cause: later ones may follow from it
-                    ctis[p.name][1]["dropped"] = len(ctis)
+                dropped.append(p.name)
                 active.remove(p)
                 changed = True
                 break
@@ -129,11 +129,13 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
             c = ("cti", dict(c[1], status="violated", reachable=True, length=len(t.steps),
                              pre_state=None,
                              counterexample=t.save(save_dir) if save_dir else None))
+        rank = dropped.index(p.name) + 1
         if c[0] == "unknown":
-            res.properties.append({"name": p.name, "status": "unknown", "reason": c[1]})
+            res.properties.append({"name": p.name, "status": "unknown", "reason": c[1],
+                                   "dropped": rank})
             res.result = "incomplete" if res.result == "ok" else res.result
         else:
-            res.properties.append(c[1])
+            res.properties.append(dict(c[1], dropped=rank))
             if c[1]["status"] == "violated":
                 res.result = "violated"
             elif res.result == "ok":
