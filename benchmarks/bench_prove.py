@@ -1,6 +1,7 @@
 """Inductive-invariant proof benchmark: ``svmcheck prove`` on the sizes docs/z3.md reports.
 
-    python benchmarks/bench_prove.py            # every row (about 3 minutes)
+    python benchmarks/bench_prove.py            # every row but the default sizes
+    python benchmarks/bench_prove.py --defaults # also xe's and mirror's default sizes (~25 min)
     python benchmarks/bench_prove.py --quick    # the rows under 10 s
     python benchmarks/bench_prove.py --json
 
@@ -34,7 +35,10 @@ ROWS = [  # (model, --set values, quick)
     ("kfd", KFD_SMALL + ["forks=0"], True),
     ("kfd", KFD_SMALL + ["forks=1"], False),
     ("kfd-unmap", KFD_SMALL, True),
+    ("xe", ["gpus=1", "pages=2", "vma_layout=aa", "gpu_kinds=a"], False),   # 2-page chunks
+    ("xe", ["gpus=2", "pages=1", "vma_layout=a", "gpu_kinds=a"], False),
 ]
+DEFAULTS = [("xe", [], None), ("xe-efault-in-place", [], None), ("mirror", [], None)]
 
 
 def run(model: str, sets: list[str]) -> dict:
@@ -53,6 +57,7 @@ def run(model: str, sets: list[str]) -> dict:
         return {"model": model, "set": sets, "error": (stderr or stdout).strip()[:200]}
     return {"model": model, "set": sets, "result": res["result"],
             "states": res["reachable_states"], "paths": res["encoding"]["paths"],
+            "timing": res["timing"],
             "proved": sum(p["status"] == "proved" for p in res["properties"]),
             "properties": len(res["properties"]), "seconds": round(wall, 1)}
 
@@ -61,17 +66,19 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="only the rows under 10 s")
     ap.add_argument("--json", action="store_true", help="one JSON object per row")
+    ap.add_argument("--defaults", action="store_true",
+                    help="also the seed models' default sizes (about 25 minutes)")
     args = ap.parse_args()
-    for model, sets, quick in ROWS:
+    for model, sets, quick in ROWS + (DEFAULTS if args.defaults and not args.quick else []):
         if args.quick and not quick:
             continue
         r = run(model, sets)
         if args.json:
             print(json.dumps(r))
         elif "error" in r:
-            print(f"{model:<10} {' '.join(sets) or 'default':<76} error: {r['error']}")
+            print(f"{model:<18} {' '.join(sets) or 'default':<76} error: {r['error']}")
         else:
-            print(f"{model:<10} {' '.join(sets) or 'default':<76} {r['states']:>7,} states "
+            print(f"{model:<18} {' '.join(sets) or 'default':<76} {r['states']:>7,} states "
                   f"{r['paths']:>7,} paths  {r['proved']}/{r['properties']} proved  "
                   f"{r['result']:<10} {r['seconds']:>6.1f} s", flush=True)
     return 0

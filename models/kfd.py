@@ -668,52 +668,76 @@ class Kfd(SvmModel):
         ``cow_isolation``."""
         c = self.config
         P = c.pages
-        readers, windows, ok = 0, [], True
-        bounds = [(int(kr.start), int(kr.end)) for kr in s.kranges]
-        for g in range(c.gpus):
-            label, loc = procs[f"gpu{g}"]
-            if not clause([(int(r.start), int(r.end)) for r in s.ranges[g]] == bounds,
-                          "GPU{g}'s ranges are not the svm_ranges", g=g):
+        why = "the retry fault's locals, the locks or the GPU PTEs disagree with the world"
+        # The clauses with messages of their own come first, GPU by GPU: after them a run
+        # may end as soon as a part of ``ok`` is false (same verdict, same message).  ``ok``
+        # is one expression except where Python needs a value: a test of one local alone (a
+        # length, a bound of the window) narrows it for the rest of the run, where len() and
+        # range() would fix it, a path per value (docs/z3.md).
+        gpus = [procs[f"gpu{g}"] for g in range(c.gpus)]
+        pranges = []        # the svm_range whose migrate_mutex each GPU's fault holds, or None
+        for g, (label, loc) in enumerate(gpus):
+            same = len(s.ranges[g]) == len(s.kranges)
+            for r, kr in zip(s.ranges[g], s.kranges):
+                same = same & (r.start == kr.start) & (r.end == kr.end)
+            if not clause(same, "GPU{g}'s ranges are not the svm_ranges", g=g):
                 return False
+            kr = krange_at(s, loc["page"]) if label in _HOLDING else None
+            if label in _HOLDING and not clause(kr is not None, "GPU{g} at {label} has no "
+                                                "range", g=g, label=label):
+                return False
+            pranges.append(kr)
+        readers, windows, ok = 0, [], True
+        for g, ((label, loc), kr) in enumerate(zip(gpus, pranges)):
             page, rs, re, got, pfns = (loc[k] for k in ("page", "rs", "re", "got", "pfns"))
             if label != "idle":
                 ok = ok & fault_kind_issued(self, g, loc["kind"])
-            if label not in _HOLDING:
-                ok = ok & (len(got) == 0) & (len(pfns) == 0)
+            if kr is None:
+                if got or pfns:
+                    return clause(False, why)
                 continue
             readers += 1
-            kr = krange_at(s, page)
-            if not clause(kr is not None, "GPU{g} at {label} has no range", g=g, label=label):
-                return False
             win = block(c, kr, page)
-            ok = ok & (kr.holder == g) & (rs == win.start) & (re == win.stop) \
-                & ((len(got) > 0) == (label == "svm_migrate_copy_to_vram")) \
-                & ((len(pfns) > 0) <= (label == "svm_range_map_to_gpus"))
+            if rs != win.start or re != win.stop \
+                    or bool(got) != (label == "svm_migrate_copy_to_vram") \
+                    or (label != "svm_range_map_to_gpus" and pfns):
+                return clause(False, why)
+            ok = ok & (kr.holder == g)
             if label == "svm_migrate_copy_to_vram":
                 windows.append((rs, re))
                 for p in got:
                     ok = ok & (rs <= p) & (p < re) & (s.vma[p] != NO)
-            if label == "svm_range_map_to_gpus" and _view(s, g, kr).valid:
+            if label != "svm_range_map_to_gpus":
+                continue
+            # _view(s, g, kr).valid as one expression (its test of each range's start forks)
+            valid, seen = False, False
+            for r in s.ranges[g]:
+                at = r.start == kr.start
+                valid = valid | ((seen == False) & at & r.valid)
+                seen = seen | at
+            if valid:
+                if len(pfns) != re - rs:
+                    return clause(False, why)
                 ok = pfns_current(ok, s, rs, re, pfns)
         for kr in s.kranges:
             holders = 0
-            for g in range(c.gpus):
-                label, loc = procs[f"gpu{g}"]
-                if label in _HOLDING:
+            for (_, loc), pr in zip(gpus, pranges):
+                if pr is not None:
                     holders = holders + ((kr.start <= loc["page"]) & (loc["page"] < kr.end))
             ok = ok & ((kr.holder != NO) == (holders > 0))
         ok = ok & migration_locks_held(self, s, procs, windows, readers, "svm_migrate_to_ram")
         for g in range(c.gpus):
             for p in range(P):
                 gf, perm = s.gpte[g * P + p]
-                inside = any(a <= p < b for a, b in bounds)
+                inside = False
+                for kr in s.kranges:
+                    inside = inside | ((kr.start <= p) & (p < kr.end))
                 kind, f = s.pte[p]
                 ok = ok & ((gf != NO) <= (present_pte(kind) & inside & (gf == f))) \
                     & ((gf == NO) == (perm == Perm.NONE))
                 if self.pfn_write_check:
                     ok = ok & ((perm >= Perm.WRITE) <= writable_pte(kind))
-        return clause(ok, "the retry fault's locals, the locks or the GPU PTEs disagree with "
-                      "the world")
+        return clause(ok, why)
 
     # ---- non-vacuity ----------------------------------------------------------------------------
     @sometimes

@@ -31,7 +31,7 @@ from properties.data import coherence, cow_isolation, no_lost_data
 from properties.invariants import (fault_kind_issued, frames_accounted,
                                    gpu_ptes_in_valid_ranges, migration_locks_held, pfns_current)
 from properties.memory import memory_safety, vma_respect
-from svmcheck import Flow, always, clause, completes, param, sometimes, sometimes_step
+from svmcheck import Flow, always, clause, completes, one_of, param, sometimes, sometimes_step
 from svmcheck.svm import gpusvm
 from svmcheck.svm.base import SvmModel
 from svmcheck.svm.config import SvmConfig
@@ -41,7 +41,7 @@ from svmcheck.svm.migrate import (abort_to_devmem, finalize_to_devmem, owners_of
 from svmcheck.svm.mm import owner, vma_writable
 from svmcheck.svm.pagemap import alloc_devmem
 from svmcheck.svm.state import NO, Access, Cpte, Perm, World, tadd
-from svmcheck.svm.topology import Link, atomic_ok, link
+from svmcheck.svm.topology import Link, atomic_frames, atomic_ok, link
 
 MIGRATE_TRIES_DEVMEM_ONLY = 3     # xe: migrate_try_count = devmem_only ? 3 : 1
 
@@ -378,9 +378,10 @@ class Xe(SvmModel):
                         for (_, wr), (_, walked) in zip(r.pfns, loc["pfns"]):
                             ok = ok & (wr <= walked)
                 if label in ("xe_pt_stage_bind", "xe_pt_svm_pre_commit") and r.valid:
+                    atomic = atomic_frames(c, g, len(s.fver))
                     for f, wr in r.pfns:
                         if self.placement_checks:
-                            ok = ok & ((kind == Access.ATOMIC) <= atomic_ok(c, g, owner(c, f)))
+                            ok = ok & ((kind == Access.ATOMIC) <= one_of(f, atomic))
                         if self.pfn_write_check:
                             ok = ok & ((kind >= Access.WRITE) <= wr)
                     if label == "xe_pt_svm_pre_commit":

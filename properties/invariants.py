@@ -5,7 +5,7 @@ Each is an ordinary ``always`` property, so ``svmcheck check`` verifies it on ev
 reaches.  They are written with ``&``, ``|``, ``==`` and ``<=`` ("implies", on bools) rather
 than ``and``/``or`` so that each clause is one formula for Z3, not a path split.
 """
-from svmcheck import always, clause
+from svmcheck import always, clause, one_of
 from svmcheck.svm.state import FREE, NO, Cpte, Perm
 
 
@@ -22,10 +22,7 @@ def writable_pte(kind):
 def fault_kind_issued(m, g: int, kind):
     """A fault in flight is of an access kind GPU g issues (the clause the xe and kfd fault
     invariants share): one formula, ``|`` over the kinds, not a path per kind."""
-    issued = False
-    for k in m.config.kinds_for(g):
-        issued = issued | (kind == k)
-    return issued
+    return one_of(kind, m.config.kinds_for(g))
 
 
 def pfns_current(ok, s, start: int, end: int, pfns):
@@ -76,9 +73,9 @@ def frames_accounted(m, s):
             & (dev <= (f >= n_sys)) & (((kind != Cpte.NONE) & (dev == False)) <= (f < n_sys)) \
             & (s.latest[a] <= s.clock[a % c.pages]) \
             & ((kind != Cpte.NONE) <= (s.fver[f] <= s.clock[a % c.pages]))
-        if not clause(ok, "address {a}: a {k} PTE points at frame {f}", a=a,
-                      k=Cpte(kind).name, f=f):
-            return False
+        if not ok:      # the kind is named only here: naming it fixes it, a path per kind
+            return clause(False, "address {a}: a {k} PTE points at frame {f}", a=a,
+                          k=Cpte(kind).name, f=f)
     for p in range(c.pages):
         if not clause(s.fork_clock[p] <= s.clock[p], "page {p}: fork-time clock {k} is "
                       "above the clock {n}", p=p, k=s.fork_clock[p], n=s.clock[p]):

@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 from .config import Config, param  # noqa: E402
 from .model import Flow, Model, outcome, step  # noqa: E402
 from .props import (always, clause, completes, eventually, leads_to,  # noqa: E402
-                    sometimes, sometimes_step)
+                    one_of, sometimes, sometimes_step)
 
 __all__ = ["Config", "param", "Flow", "Model", "outcome", "step", "always", "clause",
-           "completes", "eventually", "leads_to", "sometimes", "sometimes_step", "__version__"]
+           "completes", "eventually", "leads_to", "one_of", "sometimes", "sometimes_step", "__version__"]

@@ -37,6 +37,16 @@ def clause(ok, message: str, **values):
     return ok
 
 
+def one_of(x, options):
+    """``x in options`` as one expression, an ``|`` of ``==``: concretely a bool; on the
+    symbolic state of ``prove``/``bmc`` one term, not a path per option (``in`` on a plain
+    tuple forks at every element)."""
+    out = False
+    for o in options:
+        out = out | (x == o)
+    return out
+
+
 class Property:
     """A named expectation about a model.  Built by the decorators below."""
 
@@ -77,9 +87,13 @@ class Property:
             from .errors import ModelDefinitionError, SvmCheckError
             if isinstance(e, SvmCheckError):
                 raise
+            from .symbolic import values
+            # a symbolic state is not printed: describing it would fork on every leaf
+            where = "a symbolic state" if values._current is not None else \
+                model.describe(state[0])
             raise ModelDefinitionError(
                 f"property {self.name} of model {model.name} raised {type(e).__name__}: {e} "
-                f"in state {model.describe(state[0])}; fix the predicate") from e
+                f"in state {where}; fix the predicate") from e
 
     def obligations(self, model):
         """For liveness: a list of (label, p(state)->bool, q(state)->bool)."""

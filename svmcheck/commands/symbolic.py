@@ -11,7 +11,10 @@ import sys
 
 def add_parsers(sub):
     from ..cli import _positive_int
-    _common(sub, "prove", "prove always-properties inductive with Z3 (Houdini)", 60)
+    pr = _common(sub, "prove", "prove always-properties inductive with Z3 (Houdini)", 60)
+    pr.add_argument("--all-paths", action="store_true",
+                    help="encode every step path of the layout, not only those from states "
+                         "satisfying the invariant (slower; for comparison)")
     b = _common(sub, "bmc", "bounded model checking with Z3, replayed concretely", 600)
     b.add_argument("--depth", type=_positive_int, required=True, metavar="K",
                    help="look for violations within K steps")
@@ -47,15 +50,21 @@ def _model(args):
 def cmd_prove(args) -> int:
     from ..symbolic.prove import prove
     cls, cfg, path = _model(args)
+    show = None if args.json else _say
     res = prove(cls(cfg), properties=args.property, save_dir=args.out,
-                timeout_ms=args.timeout * 1000, model_path=path)
+                timeout_ms=args.timeout * 1000, model_path=path, progress=show,
+                guided=not args.all_paths)
+    if show:
+        _say("")
     if args.json:
         print(json.dumps(res.to_json(), indent=1))
         return res.exit_code
     e = res.encoding
     print(f"prove {res.model}: {res.states} reachable states give the layout; "
-          f"{e['actions']} actions, {e['paths']} paths, {e['variables']} variables per state "
-          f"({res.seconds:.1f} s)")
+          f"{e['actions']} actions, {e['paths']} paths"
+          f"{' from invariant states' if e.get('guided') else ''}, {e['variables']} variables "
+          f"per state ({res.seconds:.1f} s: "
+          + ", ".join(f"{k} {v:.1f}" for k, v in res.timing.items()) + ")")
     for p in res.properties:
         st = p["status"]
         if st == "proved" and p.get("within_layout"):
@@ -72,7 +81,8 @@ def cmd_prove(args) -> int:
         if p.get("counterexample"):
             print(f"      saved: {p['counterexample']}  (svmcheck replay / show it)")
     lay = ("the layout is inductive too" if res.layout_inductive else
-           "the layout is not inductive: proofs rely on the explorer having shown every "
+           "no property survived to check the layout against" if res.layout_inductive is None
+           else "the layout is not inductive: proofs rely on the explorer having shown every "
            "reachable state lies in it")
     print(f"result: {res.result}; {lay}")
     return res.exit_code
@@ -114,6 +124,12 @@ def _text(v):
         return ";".join(",".join(map(str, row)) for row in v) if v and isinstance(v[0], tuple) \
             else ",".join(map(str, v))
     return str(v)
+
+
+def _say(text):
+    """One progress line, overwritten by the next; a text ending in a newline stays."""
+    end = "\n" if text.endswith("\n") else "" if text else "\r"
+    print(f"\r{text.strip()[:100]:<100}", end=end, file=sys.stderr, flush=True)
 
 
 def _progress(k, seconds):

@@ -47,7 +47,7 @@ def prepare(model, properties=(), max_states: int = 2_000_000) -> Exported:
     ex = explore(model, limits=None)
     if len(ex.states) > max_states:
         raise SvmCheckError("the model is too large to export; shrink it with --set")
-    typ = layout.learned(ex.states)
+    typ = layout.free_flags(layout.learned(ex.states))
     enc = Encoding(model, typ)
     props = always_properties(model, properties)
     for p in props:

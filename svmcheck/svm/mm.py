@@ -13,7 +13,14 @@ from .state import FREE, NO, Cpte, Event, World, tadd, tset
 
 def owner(cfg, f: int) -> int:
     """The GPU whose VRAM holds frame f, or -1 for a system frame."""
-    return -1 if f < cfg.sys_frames else (f - cfg.sys_frames) // cfg.vram_pages
+    # compared bank by bank rather than divided: on prove's symbolic state a division fixes
+    # f to each of its values, a comparison only splits f's values by owner
+    if f < cfg.sys_frames:
+        return -1
+    for g in range(cfg.gpus):
+        if f < cfg.sys_frames + (g + 1) * cfg.vram_pages:
+            return g
+    return (f - cfg.sys_frames) // cfg.vram_pages
 
 
 def alloc_sys_frame(cfg, w: World):

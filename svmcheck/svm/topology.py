@@ -34,3 +34,11 @@ def atomic_ok(cfg, g: int, owner: int) -> bool:
     if owner < 0:
         return bool(cfg.sys_atomics)
     return link(cfg, g, owner) == Link.ATOMIC
+
+
+def atomic_frames(cfg, g: int, frames: int) -> tuple:
+    """The frames (of ``frames``, system RAM first, then each GPU's VRAM) in which GPU g's
+    atomics are honoured: a property asks ``one_of(f, atomic_frames(...))``, one term for
+    Z3 instead of fixing f to each frame (``owner`` divides it)."""
+    from .mm import owner
+    return tuple(f for f in range(frames) if atomic_ok(cfg, g, owner(cfg, f)))

@@ -17,9 +17,10 @@ import z3
 
 from ..errors import ModelDefinitionError, SvmCheckError
 from . import layout
+from .guided import guided_paths
 from .paths import run_paths
 from .dialect import Smt
-from .values import SBool, declare
+from .values import PathLimit, SBool, declare
 
 SMT = Smt()
 
@@ -31,6 +32,12 @@ class ActionEnc:
     leaves: object                 # Z3 over pre: enabled on a path that leaves the layout or crashes
     paths: int = 0
     crash_msgs: list = field(default_factory=list)
+    parts: list = field(default_factory=list)   # trans, CHUNK paths per disjunction
+
+
+# An action with tens of thousands of paths is asked about in pieces: one query over a
+# disjunction that wide did not answer within minutes at mirror's default size
+CHUNK = 1000
 
 
 conj, disj = SMT.and_, SMT.or_
@@ -39,7 +46,13 @@ conj, disj = SMT.and_, SMT.or_
 class Encoding:
     """The symbolic transition relation of ``model`` over the layout ``typ``."""
 
-    def __init__(self, model, typ, *, max_paths: int = 200000, actions=None, free=()):
+    def __init__(self, model, typ, *, max_paths: int = 200000, actions=None, free=(),
+                 guide=None, timeout_ms: int = 0, full_cap: int = 300):
+        """``guide``: a Z3 formula over the pre-state (prove's invariant); when given, each
+        action keeps only the paths that start in a state satisfying it (guided.py), which
+        is exact for every query that assumes it of the pre-state.  An action with at most
+        ``full_cap`` paths in all keeps them all: a path costs ~0.1 ms to run and ~10 ms to
+        find with the solver, so small actions are cheaper whole."""
         if model.steps_dynamic:
             names = ", ".join(n for n, _, _ in model.steps_dynamic)
             raise SvmCheckError(
@@ -62,6 +75,12 @@ class Encoding:
         self.act = z3.Int("act")
         self.max_paths = max_paths
         self.paths: list = []      # (action, condition, assignments): the exports read these
+        self.timeout_ms = timeout_ms
+        self.guide = guide
+        self._found: dict = {}     # action id -> its PathResults so far (guided)
+        self._whole: set = set()   # action ids whose every path is in _found
+        self.full_cap = full_cap
+        self.progress = None       # progress(text) while guided encoding runs
         t0 = time.perf_counter()
         acts = model.actions if actions is None else actions
         self.actions = [self._encode_action(a) for a in acts]
@@ -90,7 +109,30 @@ class Encoding:
             except layout.Misfit as e:
                 return ("exit", str(e))
 
-        paths = run_paths(run, max_paths=self.max_paths, where=f"{a.actor} {a.format()}")
+        where = f"{a.actor} {a.format()}"
+        if self.guide is not None and a.id not in self._found and self.full_cap:
+            try:
+                self._found[a.id] = run_paths(run, max_paths=self.full_cap, where=where)
+                self._whole.add(a.id)
+            except PathLimit:
+                pass
+        if self.guide is None:
+            paths = run_paths(run, max_paths=self.max_paths, where=where)
+        elif a.id in self._whole:
+            paths = self._found[a.id]
+        else:
+            solver = z3.SolverFor("QF_LIA")
+            if self.timeout_ms:
+                solver.set("timeout", self.timeout_ms)
+            solver.add(self.type_pre, self.guide)
+            known = self._found.setdefault(a.id, [])
+            show = self.progress
+            tick = None if show is None else (
+                lambda n: show(f"paths from invariant states: {where}: {n}"))
+            known += guided_paths(run, solver, self.decls, self.cube, where=where,
+                                  max_paths=self.max_paths - len(known),
+                                  known=[p.pc for p in known], tick=tick)
+            paths = known
         trans, leaving, msgs = [], [], []
         for p in paths:
             if p.value is None:
@@ -105,8 +147,43 @@ class Encoding:
                 leaving.append(pc)
                 if kind == "crash":
                     msgs.append(body)
-        return ActionEnc(a, self.parse(disj(trans)), self.parse(disj(leaving)), len(paths),
-                         msgs)
+        parts = [self.parse(disj(trans[i:i + CHUNK])) for i in range(0, len(trans), CHUNK)]
+        return ActionEnc(a, z3.Or(parts) if len(parts) > 1 else
+                         parts[0] if parts else z3.BoolVal(False),
+                         self.parse(disj(leaving)), len(paths), msgs, parts)
+
+    def guided(self, guide, actions=None):
+        """(Re-)encode ``actions`` (default: those encoded so far) keeping only the paths from
+        states satisfying ``guide``.  For a weaker guide (Houdini dropped a property) the
+        paths found so far stay and only the states the old guide excluded are searched."""
+        t0 = time.perf_counter()
+        self.guide = guide
+        self.paths = []
+        acts = [e.action for e in self.actions] if actions is None else actions
+        self.actions = []
+        for i, a in enumerate(acts):
+            if self.progress is not None:
+                self.progress(f"paths from invariant states: action {i + 1}/{len(acts)}")
+            self.actions.append(self._encode_action(a))
+        self.seconds += time.perf_counter() - t0
+
+    def cube(self, pc):
+        """A path condition as a Z3 formula over the pre-state."""
+        out = []
+        for c in pc:
+            if not isinstance(c, tuple):
+                out.append(self.parse(SMT.term(c)))
+                continue
+            leaf, vals = c
+            v = self.decls[leaf.e.strip("|")]
+            if isinstance(leaf, SBool):
+                out.append(v if tuple(vals) == (True,) else z3.Not(v))
+            elif len(vals) == max(vals) - min(vals) + 1:
+                out.append(v == vals[0] if len(vals) == 1 else
+                           z3.And(v >= min(vals), v <= max(vals)))
+            else:
+                out.append(z3.Or([v == x for x in vals]))
+        return z3.And(out)
 
     def transition(self):
         """Some action is taken: ``act`` names it."""
@@ -165,4 +242,5 @@ class Encoding:
 
     def stats(self) -> dict:
         return {"actions": len(self.actions), "paths": sum(e.paths for e in self.actions),
-                "variables": len(self.vpre), "seconds": round(self.seconds, 2)}
+                "variables": len(self.vpre), "seconds": round(self.seconds, 2),
+                "guided": self.guide is not None}
