@@ -705,8 +705,7 @@ class Kfd(SvmModel):
             ok = ok & (kr.holder == g)
             if label == "svm_migrate_copy_to_vram":
                 windows.append((rs, re))
-                for p in got:
-                    ok = ok & (rs <= p) & (p < re) & (s.vma[p] != NO)
+                ok = ok & collected_pages(s, rs, re, got)
             if label != "svm_range_map_to_gpus":
                 continue
             # _view(s, g, kr).valid as one expression (its test of each range's start forks)
@@ -786,6 +785,26 @@ class Kfd(SvmModel):
     cpu_fault_migrates = sometimes_step(
         "cpu_fault_migrates", step="svm_migrate_to_ram", outcome="moved",
         doc="A CPU fault migrates its granularity block back to RAM.")
+
+
+def collected_pages(s, rs, re, got):
+    """What svm_migrate_copy_to_vram holds from migrate_vma_setup (setup_to_devmem): the
+    collected pages in window order, each with a VMA (munmap waits for mmap_lock) and still in
+    system memory — a migration entry, or a collected hole a CPU fault may have filled since
+    (migrate_vma_insert_page then drops it) — and every migration entry of the window among
+    them (cpages < npages is accepted here, so unlike xe the window is not all collected).
+    One implication per page: indexing the page tables by a collected page would fix it."""
+    ok, prev = True, -1
+    for p in got:
+        ok = ok & (rs <= p) & (p < re) & (prev < p)
+        prev = p
+    for q, (kind, _) in enumerate(s.pte[:len(s.vma)]):
+        among = False
+        for p in got:
+            among = among | (p == q)
+        ok = ok & (among <= ((s.vma[q] != NO) & (kind != Cpte.DEV_RO) & (kind != Cpte.DEV_RW))) \
+            & (((kind == Cpte.MIG) & (rs <= q) & (q < re)) <= among)
+    return ok
 
 
 # ---- broken variants ---------------------------------------------------------------------------

@@ -13,8 +13,9 @@ def atomic_safety(m, s):
     from system memory on a platform without system atomics (seed 004: "-EFAULT / cpages == 0
     taken as already where it belongs").
     """
-    # one expression per PTE (``|`` over the memories, not ``owner``'s division): Z3 gets a
-    # term, not a path per frame and permission; the frame is fixed only to name its memory.
+    # one expression per PTE (``|`` over the memories, not ``owner``, whose tests split the
+    # frame by memory): Z3 gets a term, not a path per memory and permission; only a failing
+    # PTE's frame is split, to name its memory.
     # atomic_ok is asked per memory, not per frame, as this runs on every explored state, and
     # not cached: under bmc --free links the links are symbolic, and each path fixes them
     c = m.config

@@ -174,8 +174,10 @@ def migration_locks_held(m, s, procs, windows, readers: int, cpu_label: str):
         label, loc = procs[f"cpu{mm}/fault"]
         if label == cpu_label:
             readers += 1
-            kind, f = s.pte[mm * P + loc["page"]]
-            ok = ok & ((kind == Cpte.DEV_RO) | (kind == Cpte.DEV_RW)) & (f == loc["held"])
+            for p in range(P):      # an implication per page: indexing by the page fixes it
+                kind, f = s.pte[mm * P + p]
+                ok = ok & ((loc["page"] == p) <= (((kind == Cpte.DEV_RO) | (kind == Cpte.DEV_RW))
+                                                  & (f == loc["held"])))
             for h in held:      # do_swap_page waits for the folio lock
                 ok = ok & (h != loc["held"])
             held.append(loc["held"])
