@@ -7,6 +7,7 @@ than ``and``/``or`` so that each clause is one formula for Z3, not a path split.
 """
 from svmcheck import always, clause, one_of
 from svmcheck.svm.state import FREE, NO, Cpte, Perm
+from svmcheck.svm.topology import reached_frames
 
 
 def present_pte(kind):
@@ -107,7 +108,8 @@ def gpu_ptes_in_valid_ranges(m, s):
     interval tree; ranges never split or grow); partially unmapped implies unmapped; a range
     that is not valid has no pfns and no devmem pages; a valid range is not unmapped, has one
     pfn per page, each the frame of a present (not migrating) CPU PTE, writable only where
-    the PTE is; a GPU PTE maps a frame (with some permission) only in a valid range, that
+    the PTE is, in system memory or in the VRAM of a device sharing the GPU's pgmap owner
+    (hmm_range_fault faults other owners' device-private pages back to RAM); a GPU PTE maps a frame (with some permission) only in a valid range, that
     range's pfn for the page, writably only where the pfn is writable (in models with the
     HMM_PFN_WRITE check of issue 9: xe_pt_svm_pre_commit binds what the range holds), and a
     page outside every range is not mapped.  Holds because drm_gpusvm_get_pages publishes
@@ -126,6 +128,7 @@ def gpu_ptes_in_valid_ranges(m, s):
     for g in range(c.gpus):
         covered = set()
         prev_end = 0
+        reach = reached_frames(c, g, len(s.fver))
         for r in s.ranges[g]:
             start, end = int(r.start), int(r.end)
             ok = (prev_end <= start) & (start < end) & (end <= P) \
@@ -138,7 +141,7 @@ def gpu_ptes_in_valid_ranges(m, s):
                 ok = ok & ((gf != NO) <= r.valid) & ((gf == NO) == (perm == Perm.NONE))
                 if r.valid and i < len(r.pfns):     # the bind copied the range's pfns
                     pf, wr = r.pfns[i]
-                    ok = ok & ((gf == NO) | (gf == pf))
+                    ok = ok & ((gf == NO) | (gf == pf)) & one_of(pf, reach)
                     if getattr(m, "pfn_write_check", False):
                         ok = ok & ((perm >= Perm.WRITE) <= wr)
             if not clause(ok, "GPU{g} range [{a},{b}): valid={v} unmapped={u} pfns={n} "

@@ -384,8 +384,47 @@ def test_free_parameter_search_finds_the_breaking_values(tmp_path, capsys):
                  "--set", "busy_for=0", "--out", str(tmp_path)]) == 0
 
 
+TWO_GPUS_ONE_PAGE = ["--set", "gpus=2", "--set", "pages=1", "--set", "vma_layout=a",
+                     "--set", "chunk_pages=1", "--set", "vram_pages=1", "--set", "cpu_writes=0",
+                     "--set", "cpu_reads=false", "--set", "gpu_kinds=r,a"]
+
+
+def test_prove_free_links_answers_for_every_matrix_as_check_does(tmp_path, capsys):
+    """Configuration search without a depth bound: each link matrix is either shown to break
+    atomic_safety (a trace that replays) or proved safe at every depth; check, run on each
+    matrix by enumeration, must give the same verdicts."""
+    assert main(["prove", "xe-efault-in-place", *TWO_GPUS_ONE_PAGE, "--free", "links",
+                 "--json", "--out", str(tmp_path)]) == 1
+    out = json.loads(capsys.readouterr().out)
+    verdicts = {tuple(map(tuple, c["values"]["links"])): c for c in out["configurations"]}
+    assert len(verdicts) == 3 and out["config"]["links"] == "free"
+    for links, c in verdicts.items():
+        text = ";".join(",".join(map(str, row)) for row in links)
+        code = main(["check", "xe-efault-in-place", *TWO_GPUS_ONE_PAGE, "--set",
+                     f"links={text}", "--property", "atomic_safety", "--out", str(tmp_path)])
+        capsys.readouterr()
+        assert (c["status"] == "violated") == (code == 1), (links, c["status"], code)
+        assert c["status"] in ("violated", "proved")
+        if c["status"] == "violated":
+            assert c["name"] == "atomic_safety"
+            assert main(["replay", c["counterexample"]]) == 0
+            capsys.readouterr()
+    assert verdicts[((0, 1), (0, 0))]["status"] == "violated"      # PCIe: no atomics
+
+
+def test_prove_free_retry_bound_proves_the_bounds_that_hold(tmp_path, capsys):
+    assert main(["prove", zoo_path("retry.py"), "--free", "retry_bound", "--json",
+                 "--out", str(tmp_path)]) == 1
+    out = json.loads(capsys.readouterr().out)
+    status = {c["values"]["retry_bound"]: c["status"] for c in out["configurations"]}
+    # busy_for=2: a bound below 2 maps remotely for an atomic; 2 and 3 hold at every depth
+    assert status == {0: "violated", 1: "violated", 2: "proved", 3: "proved"}
+
+
 @pytest.mark.parametrize("argv,needle", [
     (["bmc", "pt-fence", "--depth", "2", "--free", "nope"], "no such parameter"),
+    (["prove", "pt-fence", "--free", "nope"], "no such parameter"),
+    (["prove", zoo_path("retry.py"), "--free", "busy_for"], "shapes the model"),
     (["bmc", zoo_path("retry.py"), "--depth", "2", "--free", "busy_for"], "shapes the model"),
     (["bmc", "pt-fence", "--depth", "2", "--property", "deadlock_free"], "not an 'always'"),
     (["prove", "pt-fence", "--property", "nope"], "nope"),

@@ -18,9 +18,6 @@ def add_parsers(sub):
     b = _common(sub, "bmc", "bounded model checking with Z3, replayed concretely", 600)
     b.add_argument("--depth", type=_positive_int, required=True, metavar="K",
                    help="look for violations within K steps")
-    b.add_argument("--free", action="append", default=[], metavar="PARAM",
-                   help="make a configuration parameter an unknown Z3 may choose "
-                        "(repeatable; e.g. --free links --free sys_atomics)")
 
 
 def _common(sub, name, text, timeout):
@@ -36,6 +33,9 @@ def _common(sub, name, text, timeout):
     p.add_argument("--out", default="counterexamples", metavar="DIR",
                    help="where counterexamples are written (default: counterexamples)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--free", action="append", default=[], metavar="PARAM",
+                   help="make a configuration parameter an unknown Z3 may choose "
+                        "(repeatable; e.g. --free links --free sys_atomics)")
     return p
 
 
@@ -50,10 +50,16 @@ def _model(args):
 def cmd_prove(args) -> int:
     from ..symbolic.prove import prove
     cls, cfg, path = _model(args)
+    free = None
+    if args.free:
+        from ..symbolic.search import symbolic_model
+        model, free = symbolic_model(cls, cfg, args.free)
+    else:
+        model = cls(cfg)
     show = None if args.json else _say
-    res = prove(cls(cfg), properties=args.property, save_dir=args.out,
+    res = prove(model, properties=args.property, save_dir=args.out,
                 timeout_ms=args.timeout * 1000, model_path=path, progress=show,
-                guided=not args.all_paths)
+                guided=not args.all_paths, free=free)
     if show:
         _say("")
     if args.json:
@@ -65,6 +71,9 @@ def cmd_prove(args) -> int:
           f"{' from invariant states' if e.get('guided') else ''}, {e['variables']} variables "
           f"per state ({res.seconds:.1f} s: "
           + ", ".join(f"{k} {v:.1f}" for k, v in res.timing.items()) + ")")
+    if res.configurations:
+        print(f"over {len(res.configurations)} configurations; the properties, for those not "
+              f"shown violated below:")
     for p in res.properties:
         st = p["status"]
         if st == "proved" and p.get("within_layout"):
@@ -80,6 +89,16 @@ def cmd_prove(args) -> int:
             print(f"      from the unreachable state {p['pre_state']}")
         if p.get("counterexample"):
             print(f"      saved: {p['counterexample']}  (svmcheck replay / show it)")
+    if res.configurations:
+        from ..symbolic.search import shown
+        print("configurations (every value the free parameters allow):")
+        for c in res.configurations:
+            line = f"  {shown(c['values']):<40} {c['status']}"
+            if c["status"] == "violated":
+                line += f": {c['name']} — step {c['step']}: {c['why']}"
+            print(line)
+            if c.get("counterexample"):
+                print(f"      saved: {c['counterexample']}  (svmcheck replay / show it)")
     lay = ("the layout is inductive too" if res.layout_inductive else
            "no property survived to check the layout against" if res.layout_inductive is None
            else "the layout is not inductive: proofs rely on the explorer having shown every "
@@ -114,16 +133,10 @@ def cmd_bmc(args) -> int:
             else ""
         print(f"  {p['name']:<40} {p['status']}{extra}")
     if res.free:
-        print("  under " + ", ".join(f"{k}={_text(v)}" for k, v in res.free.items()))
+        from ..symbolic.search import shown
+        print(f"  under {shown(res.free)}")
     print(f"result: {res.result}" + (f" ({res.reason})" if res.reason else ""))
     return res.exit_code
-
-
-def _text(v):
-    if isinstance(v, tuple):
-        return ";".join(",".join(map(str, row)) for row in v) if v and isinstance(v[0], tuple) \
-            else ",".join(map(str, v))
-    return str(v)
 
 
 def _say(text):

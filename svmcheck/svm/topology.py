@@ -36,6 +36,14 @@ def atomic_ok(cfg, g: int, owner: int) -> bool:
     return link(cfg, g, owner) == Link.ATOMIC
 
 
+def reached_frames(cfg, g: int, frames: int) -> tuple:
+    """The frames GPU g may map: system RAM and the VRAM of every device sharing its pgmap
+    owner (one_of(f, ...) as for atomic_frames)."""
+    from .mm import owner
+    return tuple(f for f in range(frames)
+                 if owner(cfg, f) < 0 or same_owner(cfg, g, owner(cfg, f)))
+
+
 def atomic_frames(cfg, g: int, frames: int) -> tuple:
     """The frames (of ``frames``, system RAM first, then each GPU's VRAM) in which GPU g's
     atomics are honoured: a property asks ``one_of(f, atomic_frames(...))``, one term for

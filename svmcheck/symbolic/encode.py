@@ -124,7 +124,7 @@ class Encoding:
             solver = z3.SolverFor("QF_LIA")
             if self.timeout_ms:
                 solver.set("timeout", self.timeout_ms)
-            solver.add(self.type_pre, self.guide)
+            solver.add(self.type_pre, self.guide, *self.free_domain)
             known = self._found.setdefault(a.id, [])
             show = self.progress
             tick = None if show is None else (

@@ -29,6 +29,8 @@ from . import layout
 from .bmc import always_properties
 from .encode import Encoding
 from .guided import SolverGaveUp
+from .search import (assignment, concrete_configs, decode_free, leaves_of, shown,
+                     with_values)
 
 
 @dataclass
@@ -42,6 +44,8 @@ class ProveResult:
     encoding: dict = field(default_factory=dict)
     states: int = 0
     timing: dict = field(default_factory=dict)   # seconds per phase
+    # --free: every configuration's values and what became of it
+    configurations: list = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -52,32 +56,50 @@ class ProveResult:
                 "result": self.result, "layout_inductive": self.layout_inductive,
                 "reachable_states": self.states, "seconds": round(self.seconds, 3),
                 "timing": {k: round(v, 2) for k, v in self.timing.items()},
-                "encoding": self.encoding, "properties": self.properties}
+                "encoding": self.encoding, "properties": self.properties,
+                **({"configurations": self.configurations} if self.configurations else {})}
+
+
+@dataclass
+class _Run:
+    """One concrete configuration's complete exploration (the layout, and reachability)."""
+    values: dict          # the free parameters' values ({} without --free)
+    model: object
+    ex: object
+    index: dict           # state -> its index in ex
 
 
 def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int = 60000,
           model_path=None, max_states: int = 5_000_000, guided: bool = True,
-          progress=None) -> ProveResult:
+          progress=None, free=None) -> ProveResult:
     """``guided``: encode only the step paths from states satisfying the invariant
     (guided.py; exact for every query here, and what makes the default sizes feasible);
     False enumerates every path of the layout, as bmc does.  ``progress(text)`` hears each
-    phase of a long run."""
+    phase of a long run.
+
+    ``free``: name -> symbolic parameter value (search.py), ``model`` being built on them:
+    configuration search without a depth bound.  The layout is learned from every
+    configuration the free parameters allow, and one Houdini run proves the properties for
+    all of them at once (a free leaf is a constant of the encoding, like a state leaf no step
+    writes).  A counterexample to induction from a state reachable under its configuration
+    is a violation *under those values*: they are reported with the trace and excluded, and
+    the proof goes on for the rest."""
     say = progress or (lambda text: None)
     t0 = time.perf_counter()
     props = always_properties(model, properties)
     if not props:
         raise SvmCheckError(f"model {model.name} declares no 'always' property to prove")
-    say("exploring to learn the layout")
-    ex = explore(model, always=props)
-    if not ex.complete:
-        raise SvmCheckError("the exploration that learns the layout did not finish; shrink "
-                            "the configuration")
+    runs = _explorations(model, props, free, say)
     timing = {"explore": time.perf_counter() - t0}
-    index = {s: i for i, s in enumerate(ex.states)}
-    typ = layout.learned(ex.states)
-    say(f"{len(ex.states)} states; encoding the steps" if not guided else
-        f"{len(ex.states)} states; encoding the properties")
-    enc = Encoding(model, typ, actions=None if not guided else [], timeout_ms=timeout_ms)
+    typ = None
+    for run in runs:
+        typ = layout.merge(typ, layout.learned(run.ex.states))
+    states = sum(len(run.ex.states) for run in runs)
+    say(f"{states} states; encoding the steps" if not guided else
+        f"{states} states; encoding the properties")
+    leaves = [x for v in (free or {}).values() for x in leaves_of(v)]
+    enc = Encoding(model, typ, actions=None if not guided else [], timeout_ms=timeout_ms,
+                   free=leaves)
     enc.progress = progress
     post_vars = enc.vpost
     holds_pre = {}
@@ -87,8 +109,9 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
     holds_post = {n: z3.substitute(f, *zip(enc.vpre, post_vars)) for n, f in holds_pre.items()}
     type_post = z3.substitute(enc.type_pre, *zip(enc.vpre, post_vars))
     timing["properties"] = time.perf_counter() - t0 - timing["explore"] - enc.seconds
-    res = ProveResult(model.name, model.config.as_dict(), "ok", states=len(ex.states),
-                      timing=timing)
+    cfg = {k: ("free" if k in (free or {}) else v) for k, v in model.config.as_dict().items()}
+    res = ProveResult(model.name, cfg, "ok", states=states, timing=timing)
+    excluded: list = []       # Z3: not the values of a configuration shown violated
     if guided:
         try:
             enc.guided(z3.And([holds_pre[p.name] for p in props]), model.actions)
@@ -104,18 +127,20 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
         for part in e.parts:
             solver = z3.SolverFor("QF_LIA")
             solver.set("timeout", timeout_ms)
-            solver.add(enc.type_pre, enc.act == e.action.id, part, *inv, goal)
+            solver.add(enc.type_pre, *enc.free_domain, *excluded, enc.act == e.action.id,
+                       part, *inv, goal)
             r = solver.check()
             if r != z3.unsat:
                 return r, solver
         return r, None
 
     active = list(props)
+    unchecked: list = []      # --free: no configuration was left to prove them for
     ctis: dict = {}
     dropped: list = []        # Houdini's order: the first is the root cause
     changed = True
     while changed and active:
-        changed = False
+        changed = weaker = False
         for i, e in enumerate(steps):
             say(f"induction round {len(dropped) + 1}: action {i + 1}/{len(steps)}")
             inv = [holds_pre[q.name] for q in active]
@@ -134,16 +159,35 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
                 if r != z3.sat:
                     ctis[p.name] = ("unknown", f"Z3 answered {r}")
                 else:
-                    ctis[p.name] = _cti(model, enc, solver.model(), p, index, ex, save_dir,
-                                        model_path)
+                    m = solver.model()
+                    run = _run_of(runs, free, m)
+                    ctis[p.name] = c = _cti(run.model, enc, m, p, run.index, run.ex,
+                                            save_dir, model_path)
+                    if free and c[1]["status"] != "violated" and p.name in run.ex.violations:
+                        ctis[p.name] = _explorer_trace(run, p, c, save_dir, model_path)
+                    if free and ctis[p.name][1]["status"] == "violated":
+                        # a real bug under these values: exclude them, keep the property
+                        res.configurations.append(dict(ctis.pop(p.name)[1],
+                                                       values=run.values))
+                        excluded.append(z3.Not(z3.And([
+                            enc.decls[x.e.strip("|")] == v
+                            for x, v in assignment(free, run.values)])))
+                        say(f"violated under {shown(run.values)}: {p.name} at "
+                            f"{e.action.actor} {e.action.format()}\n")
+                        changed = True
+                        break
                 dropped.append(p.name)
                 active.remove(p)
+                weaker = True
                 status = ctis[p.name][1]["status"] if ctis[p.name][0] == "cti" else "unknown"
                 say(f"dropped {p.name}: {status} at {e.action.actor} {e.action.format()}\n")
                 changed = True
                 break
             if changed:
-                if guided and active:     # a weaker invariant admits more pre-states
+                if free and not _left(enc, excluded):
+                    unchecked, active = active, []   # every configuration is broken
+                    break
+                if guided and active and weaker:    # it admits more pre-states
                     try:
                         enc.guided(z3.And([holds_pre[q.name] for q in active]))
                     except SolverGaveUp as e:
@@ -156,20 +200,21 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
         res.layout_inductive = all(check(e, inv, z3.Not(type_post))[0] == z3.unsat
                                    for e in steps)
     # else: nothing survived, and the guided paths only cover the last invariant's states
+    broken = [c["values"] for c in res.configurations]
+    left = [run for run in runs if run.values not in broken]
     for p in props:
         if p in active:
             res.properties.append({"name": p.name, "status": "proved",
                                    "within_layout": not res.layout_inductive})
             continue
+        if p in unchecked:
+            res.properties.append({"name": p.name, "status": "not checked",
+                                   "reason": "every configuration violates another property"})
+            continue
         c = ctis[p.name]
-        if p.name in ex.violations and not (c[0] == "cti" and c[1]["status"] == "violated"):
-            # the CTI came from an unreachable state, but the property is violated anyway:
-            # report the explorer's shortest trace, which replays from an initial state
-            t = tr.from_path(ex, ex.violations[p.name], p, model_path=model_path)
-            t.reason = "violated (the explorer's shortest trace; prove's CTI was unreachable)"
-            c = ("cti", dict(c[1], status="violated", reachable=True, length=len(t.steps),
-                             pre_state=None,
-                             counterexample=t.save(save_dir) if save_dir else None))
+        bad = [run for run in left if p.name in run.ex.violations]
+        if bad and not (c[0] == "cti" and c[1]["status"] == "violated"):
+            c = _explorer_trace(bad[0], p, c, save_dir, model_path)
         rank = dropped.index(p.name) + 1
         if c[0] == "unknown":
             res.properties.append({"name": p.name, "status": "unknown", "reason": c[1],
@@ -181,11 +226,64 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
                 res.result = "violated"
             elif res.result == "ok":
                 res.result = "incomplete"
+    if free:
+        if res.configurations:
+            res.result = "violated"
+        whole = "proved" if len(active) == len(props) else "incomplete"
+        shown_bad = {id(run): c for c in res.configurations for run in runs
+                     if run.values == c["values"]}
+        res.configurations = [dict(shown_bad[id(run)], status="violated") if id(run) in shown_bad
+                              else {"values": run.values, "status": whole} for run in runs]
     res.encoding = enc.stats()
     res.seconds = time.perf_counter() - t0
     timing["steps"] = enc.seconds      # every (re-)encoding of the steps, Houdini rounds too
     timing["induction"] = res.seconds - sum(timing.values())
     return res
+
+
+def _explorer_trace(run, p, c, save_dir, model_path):
+    """The CTI came from an unreachable state, but the property is violated anyway: the
+    explorer's shortest trace, which replays from an initial state, replaces it."""
+    t = tr.from_path(run.ex, run.ex.violations[p.name], p, model_path=model_path)
+    t.reason = "violated (the explorer's shortest trace; prove's CTI was unreachable)"
+    return ("cti", dict(c[1] if c[0] == "cti" else {"name": p.name}, status="violated",
+                        reachable=True, length=len(t.steps), pre_state=None,
+                        counterexample=t.save(save_dir) if save_dir else None))
+
+
+def _explorations(model, props, free, say) -> list:
+    """A complete exploration of each configuration: the layout is learned from their states,
+    and a counterexample to induction is classified against its own configuration's."""
+    if free:
+        names = [p.name for p in props]
+        configs = [(v, type(model)(with_values(model.config, v))) for v in concrete_configs(free)]
+    else:
+        configs = [({}, model)]
+    runs = []
+    for i, (values, m) in enumerate(configs):
+        say("exploring to learn the layout" + (f": {shown(values)} ({i + 1}/{len(configs)})"
+                                               if free else ""))
+        ex = explore(m, always=always_properties(m, names) if free else props)
+        if not ex.complete:
+            raise SvmCheckError("the exploration that learns the layout did not finish; "
+                                "shrink the configuration")
+        runs.append(_Run(values, m, ex, {s: i for i, s in enumerate(ex.states)}))
+    return runs
+
+
+def _run_of(runs, free, m):
+    """The exploration of the configuration a Z3 model chose."""
+    if not free:
+        return runs[0]
+    values = decode_free(free, m)
+    return next(run for run in runs if run.values == values)
+
+
+def _left(enc, excluded) -> bool:
+    """Some configuration is not excluded yet."""
+    solver = z3.Solver()
+    solver.add(*enc.free_domain, *excluded)
+    return solver.check() == z3.sat
 
 
 def _gave_up(res, enc, props, e, t0) -> ProveResult:

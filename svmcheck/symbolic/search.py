@@ -96,11 +96,17 @@ def with_values(cfg, values: dict):
 
 def model_with_free(cls, cfg, names, depth):
     """The model built on a config with symbolic free parameters, and its learned layout."""
-    from ..errors import SvmCheckError
-    free = free_leaves(cfg, names)
+    model, free = symbolic_model(cls, cfg, names)
     typ = None
     for values in concrete_configs(free):
         typ = layout.merge(typ, learn_layout(cls(with_values(cfg, values)), depth))
+    return model, typ, free
+
+
+def symbolic_model(cls, cfg, names):
+    """The model built on a config whose ``names`` are symbolic leaves, and those leaves."""
+    from ..errors import SvmCheckError
+    free = free_leaves(cfg, names)
     try:
         model = cls(with_values(cfg, free))
         model.initial_states()
@@ -109,7 +115,22 @@ def model_with_free(cls, cfg, names, depth):
                           f"(its argument domains, processes or initial state), so it cannot be an "
                           f"unknown; "
                           f"enumerate its values with --set instead") from e
-    return model, typ, free
+    return model, free
+
+
+def assignment(free: dict, values: dict) -> list:
+    """(leaf, value) for every free leaf under the concrete parameter ``values``."""
+    out = []
+
+    def walk(v, x):
+        if isinstance(v, (SInt, SBool)):
+            out.append((v, x))
+        elif isinstance(v, tuple):
+            for c, y in zip(v, x):
+                walk(c, y)
+    for n, v in free.items():
+        walk(v, values[n])
+    return out
 
 
 def decode_free(free: dict, m) -> dict:
@@ -126,3 +147,13 @@ def decode_free(free: dict, m) -> dict:
             return tuple(val(c) for c in v)
         return v
     return {n: val(v) for n, v in free.items()}
+
+
+def shown(values: dict) -> str:
+    """Parameter values as --set would take them: ``links=0,1;0,0 sys_atomics=False``."""
+    def text(v):
+        if isinstance(v, tuple):
+            return ";".join(",".join(map(str, row)) for row in v) \
+                if v and isinstance(v[0], tuple) else ",".join(map(str, v))
+        return str(v)
+    return " ".join(f"{k}={text(v)}" for k, v in values.items())
