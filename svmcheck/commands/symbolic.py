@@ -18,6 +18,9 @@ def add_parsers(sub):
     b = _common(sub, "bmc", "bounded model checking with Z3, replayed concretely", 600)
     b.add_argument("--depth", type=_positive_int, required=True, metavar="K",
                    help="look for violations within K steps")
+    b.add_argument("--liveness", action="store_true",
+                   help="look for fair lassos violating the liveness properties (all of them, "
+                        "or those named by --property) instead of always-properties")
 
 
 def _common(sub, name, text, timeout):
@@ -50,20 +53,10 @@ def _model(args):
 def cmd_prove(args) -> int:
     from ..symbolic.prove import prove
     cls, cfg, path = _model(args)
-    free = None
-    if args.free:
-        from ..symbolic.search import symbolic_model
-        model, free = symbolic_model(cls, cfg, args.free)
-    else:
-        model = cls(cfg)
-    show = None if args.json else _say
-    res = prove(model, properties=args.property, save_dir=args.out,
-                timeout_ms=args.timeout * 1000, model_path=path, progress=show,
-                guided=not args.all_paths, free=free)
-    if show:
-        _say("")
+    res = _run(args, cls, cfg, lambda model, free, show: prove(
+        model, properties=args.property, save_dir=args.out, timeout_ms=args.timeout * 1000,
+        model_path=path, progress=show, guided=not args.all_paths, free=free))
     if args.json:
-        print(json.dumps(res.to_json(), indent=1))
         return res.exit_code
     e = res.encoding
     print(f"prove {res.model}: {res.states} reachable states give the layout; "
@@ -110,6 +103,8 @@ def cmd_prove(args) -> int:
 def cmd_bmc(args) -> int:
     from ..symbolic.bmc import bmc
     cls, cfg, path = _model(args)
+    if args.liveness:
+        return _bmc_liveness(args, cls, cfg, path)
     free = typ = None
     if args.free:
         from ..symbolic.search import model_with_free
@@ -137,6 +132,46 @@ def cmd_bmc(args) -> int:
         print(f"  under {shown(res.free)}")
     print(f"result: {res.result}" + (f" ({res.reason})" if res.reason else ""))
     return res.exit_code
+
+
+def _bmc_liveness(args, cls, cfg, path) -> int:
+    from ..symbolic.lasso import lasso_bmc
+    from ..symbolic.search import shown
+    res = _run(args, cls, cfg, lambda model, free, show: lasso_bmc(
+        model, args.depth, properties=args.property, save_dir=args.out,
+        timeout_ms=args.timeout * 1000, model_path=path, free=free, progress=show))
+    if args.json:
+        return res.exit_code
+    e = res.encoding
+    print(f"bmc --liveness {res.model} to depth {res.depth}: {e['actions']} actions, "
+          f"{e['paths']} paths{' from invariant states' if e.get('guided') else ''} "
+          f"({res.seconds:.1f} s); frames assume: {', '.join(res.invariant) or 'nothing'}")
+    def how(r):
+        cycle = f"a fair cycle of {r['cycle']} steps" if r["cycle"] else "the run stops"
+        return f"in {r['length']} steps ({cycle}) — {r['counterexample']}"
+    for p in res.properties:
+        print(f"  {p['name']:<40} {p['status']}" + (f" {how(p)}" if p["length"] else ""))
+    for c in res.configurations:
+        print(f"  under {shown(c['values'])}: {c['property']} violated {how(c)}")
+    if args.free and res.result != "incomplete":
+        print(f"  no other value of {', '.join(args.free)} gives a violation within "
+              f"{res.depth} steps")
+    print(f"result: {res.result}" + (f" ({res.reason})" if res.reason else ""))
+    return res.exit_code
+
+
+def _run(args, cls, cfg, engine):
+    """Build the model (on symbolic --free parameters if any), run ``engine(model, free,
+    progress)`` with progress on stderr unless --json, and print the JSON if asked."""
+    from ..symbolic.search import symbolic_model
+    model, free = symbolic_model(cls, cfg, args.free) if args.free else (cls(cfg), None)
+    show = None if args.json else _say
+    res = engine(model, free, show)
+    if show:
+        _say("")
+    if args.json:
+        print(json.dumps(res.to_json(), indent=1))
+    return res
 
 
 def _say(text):

@@ -38,6 +38,8 @@ class BmcResult:
     encoding: dict = field(default_factory=dict)
     trace: tr.Trace | None = None
     free: dict | None = None            # parameter values Z3 chose (--free)
+    configurations: list = field(default_factory=list)   # --liveness --free: each one found
+    invariant: list | None = None       # --liveness: the always properties frames assume
 
     @property
     def exit_code(self) -> int:
@@ -47,7 +49,10 @@ class BmcResult:
         return {"model": self.model, "config": self.config, "engine": "bmc",
                 "depth": self.depth, "result": self.result, "reason": self.reason,
                 "seconds": round(self.seconds, 3), "encoding": self.encoding,
-                "free": _plain(self.free), "properties": self.properties}
+                "free": _plain(self.free), "properties": self.properties,
+                **({"configurations": _plain(self.configurations)} if self.configurations
+                   else {}),
+                **({"invariant": self.invariant} if self.invariant is not None else {})}
 
 
 def always_properties(model, names=()):

@@ -77,7 +77,7 @@ class Encoding:
         self.paths: list = []      # (action, condition, assignments): the exports read these
         self.timeout_ms = timeout_ms
         self.guide = guide
-        self._found: dict = {}     # action id -> its PathResults so far (guided)
+        self._found: dict = {}     # action id -> its PathResults (guided: so far)
         self._whole: set = set()   # action ids whose every path is in _found
         self.full_cap = full_cap
         self.progress = None       # progress(text) while guided encoding runs
@@ -117,7 +117,7 @@ class Encoding:
             except PathLimit:
                 pass
         if self.guide is None:
-            paths = run_paths(run, max_paths=self.max_paths, where=where)
+            paths = self._found[a.id] = run_paths(run, max_paths=self.max_paths, where=where)
         elif a.id in self._whole:
             paths = self._found[a.id]
         else:
@@ -236,6 +236,11 @@ class Encoding:
         """Z3 over the pre-state: it is exactly ``state`` (a concrete system state)."""
         return self.parse(conj(c for c in map(SMT.constraint,
                                               layout.bind(self.t, self.pre, state)) if c))
+
+    def free_is(self, free: dict, values: dict):
+        """Z3: the free parameters (search.py) have the concrete ``values``."""
+        from .search import assignment
+        return z3.And([self.decls[x.e.strip("|")] == v for x, v in assignment(free, values)])
 
     def decode(self, frame, m):
         return layout.decode(self.t, frame, m)

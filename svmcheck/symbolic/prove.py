@@ -29,8 +29,7 @@ from . import layout
 from .bmc import always_properties
 from .encode import Encoding
 from .guided import SolverGaveUp
-from .search import (assignment, concrete_configs, decode_free, leaves_of, shown,
-                     with_values)
+from .search import concrete_configs, decode_free, leaves_of, shown, with_values
 
 
 @dataclass
@@ -46,6 +45,8 @@ class ProveResult:
     timing: dict = field(default_factory=dict)   # seconds per phase
     # --free: every configuration's values and what became of it
     configurations: list = field(default_factory=list)
+    # for bmc --liveness: the encoding, the proved invariant, the excluded configurations
+    internals: dict = field(default_factory=dict, repr=False)
 
     @property
     def exit_code(self) -> int:
@@ -169,9 +170,7 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
                         # a real bug under these values: exclude them, keep the property
                         res.configurations.append(dict(ctis.pop(p.name)[1],
                                                        values=run.values))
-                        excluded.append(z3.Not(z3.And([
-                            enc.decls[x.e.strip("|")] == v
-                            for x, v in assignment(free, run.values)])))
+                        excluded.append(z3.Not(enc.free_is(free, run.values)))
                         say(f"violated under {shown(run.values)}: {p.name} at "
                             f"{e.action.actor} {e.action.format()}\n")
                         changed = True
@@ -226,6 +225,8 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
                 res.result = "violated"
             elif res.result == "ok":
                 res.result = "incomplete"
+    res.internals = {"encoding": enc, "excluded": excluded,
+                     "invariant": z3.And([holds_pre[q.name] for q in active])}
     if free:
         if res.configurations:
             res.result = "violated"
