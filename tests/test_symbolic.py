@@ -390,18 +390,21 @@ TWO_GPUS_ONE_PAGE = ["--set", "gpus=2", "--set", "pages=1", "--set", "vma_layout
 
 
 def test_prove_free_links_answers_for_every_matrix_as_check_does(tmp_path, capsys):
-    """Configuration search without a depth bound: each link matrix is either shown to break
-    atomic_safety (a trace that replays) or proved safe at every depth; check, run on each
-    matrix by enumeration, must give the same verdicts."""
+    """Configuration search without a depth bound: each link matrix and system-atomics
+    switch is either shown to break atomic_safety (a trace that replays) or proved safe at
+    every depth; check, run on each configuration by enumeration, must give the same
+    verdicts (a free switch once ranged over False only, and its True was "proved")."""
     assert main(["prove", "xe-efault-in-place", *TWO_GPUS_ONE_PAGE, "--free", "links",
-                 "--json", "--out", str(tmp_path)]) == 1
+                 "--free", "sys_atomics", "--json", "--out", str(tmp_path)]) == 1
     out = json.loads(capsys.readouterr().out)
-    verdicts = {tuple(map(tuple, c["values"]["links"])): c for c in out["configurations"]}
-    assert len(verdicts) == 3 and out["config"]["links"] == "free"
-    for links, c in verdicts.items():
+    verdicts = {(tuple(map(tuple, c["values"]["links"])), c["values"]["sys_atomics"]): c
+                for c in out["configurations"]}
+    assert len(verdicts) == 6 and out["config"]["links"] == "free"
+    for (links, sys_atomics), c in verdicts.items():
         text = ";".join(",".join(map(str, row)) for row in links)
         code = main(["check", "xe-efault-in-place", *TWO_GPUS_ONE_PAGE, "--set",
-                     f"links={text}", "--property", "atomic_safety", "--out", str(tmp_path)])
+                     f"links={text}", "--set", f"sys_atomics={str(sys_atomics).lower()}",
+                     "--property", "atomic_safety", "--out", str(tmp_path)])
         capsys.readouterr()
         assert (c["status"] == "violated") == (code == 1), (links, c["status"], code)
         assert c["status"] in ("violated", "proved")
@@ -409,7 +412,12 @@ def test_prove_free_links_answers_for_every_matrix_as_check_does(tmp_path, capsy
             assert c["name"] == "atomic_safety"
             assert main(["replay", c["counterexample"]]) == 0
             capsys.readouterr()
-    assert verdicts[((0, 1), (0, 0))]["status"] == "violated"      # PCIe: no atomics
+    assert verdicts[(((0, 1), (0, 0)), True)]["status"] == "violated"      # PCIe: no atomics
+
+
+def test_a_free_switch_ranges_over_both_values():
+    assert Smt().member("|cfg.sys_atomics|", "bool", (False, True)) == "true"
+    assert Smt().member("|x|", "bool", (True,)) == "|x|"
 
 
 def test_prove_free_retry_bound_proves_the_bounds_that_hold(tmp_path, capsys):

@@ -46,8 +46,9 @@ class Dialect:
 
     def member(self, var: str, kind: str, vals) -> str:
         v = self.name(var)
-        if kind == "bool":
-            return v if tuple(vals) == (True,) else self.not_(v)
+        if kind == "bool":       # both values: no constraint (a free switch's domain)
+            vals = set(vals)
+            return self.bool(True) if len(vals) == 2 else v if vals == {True} else self.not_(v)
         lo, hi = min(vals), max(vals)
         if lo == hi:
             return self.eq(v, self.int(lo))

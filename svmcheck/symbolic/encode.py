@@ -237,6 +237,15 @@ class Encoding:
         return self.parse(conj(c for c in map(SMT.constraint,
                                               layout.bind(self.t, self.pre, state)) if c))
 
+    def type_per_configuration(self, free: dict, types: list):
+        """Type the pre-state by each configuration's own layout (``types``: (values, layout)
+        pairs): under the free values ``v``, only what ``v``'s layout allows.  The merged
+        layout alone would let one configuration's state take values only another's reach
+        (a link's eviction count where there is no link), which no invariant need exclude."""
+        self.type_pre = z3.And(self.type_pre, z3.Or([
+            z3.And(self.free_is(free, v), self.parse(conj(layout.constraints_in(t, self.pre))))
+            for v, t in types]))
+
     def free_is(self, free: dict, values: dict):
         """Z3: the free parameters (search.py) have the concrete ``values``."""
         from .search import assignment

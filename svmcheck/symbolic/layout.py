@@ -210,6 +210,25 @@ def constraints(t, v, guard=None) -> list:
     return out
 
 
+def constraints_in(t, v, guard=None) -> list:
+    """The type constraints of ``t`` on a frame ``v`` instantiated from a wider layout (``t``
+    merged with others — prove --free types each configuration by its own layout): a
+    fixed-length tuple of ``t`` may be a sequence of the frame, and a sequence shorter."""
+    if isinstance(v, LazySeq):
+        n = v.length.e
+        if isinstance(t, Rec):
+            out, elems = [f"(= {n} {len(t.children)})"], t.children
+        else:
+            out, elems = [f"(and (<= 0 {n}) (<= {n} {t.maxlen}))"], [t.elem] * t.maxlen
+        for i, (ct, s) in enumerate(zip(elems, v.slots)):
+            g = f"(> {n} {i})" if guard is None else f"(and {guard} (> {n} {i}))"
+            out += constraints_in(ct, s, g)
+        return out
+    if isinstance(t, Rec):
+        return [c for ct, cv in zip(t.children, v) for c in constraints_in(ct, cv, guard)]
+    return constraints(t, v, guard)
+
+
 class Misfit(Exception):
     """A value that does not fit the layout (a longer tuple, a tuple where a number was)."""
 

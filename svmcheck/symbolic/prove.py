@@ -92,15 +92,18 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
         raise SvmCheckError(f"model {model.name} declares no 'always' property to prove")
     runs = _explorations(model, props, free, say)
     timing = {"explore": time.perf_counter() - t0}
+    types = [(run.values, layout.learned(run.ex.states)) for run in runs]
     typ = None
-    for run in runs:
-        typ = layout.merge(typ, layout.learned(run.ex.states))
+    for _, t in types:
+        typ = layout.merge(typ, t)
     states = sum(len(run.ex.states) for run in runs)
     say(f"{states} states; encoding the steps" if not guided else
         f"{states} states; encoding the properties")
     leaves = [x for v in (free or {}).values() for x in leaves_of(v)]
     enc = Encoding(model, typ, actions=None if not guided else [], timeout_ms=timeout_ms,
                    free=leaves)
+    if free:
+        enc.type_per_configuration(free, types)
     enc.progress = progress
     post_vars = enc.vpost
     holds_pre = {}
@@ -202,6 +205,9 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
     broken = [c["values"] for c in res.configurations]
     left = [run for run in runs if run.values not in broken]
     for p in props:
+        if p in active and any(p.name in run.ex.violations for run in left):
+            raise SvmCheckError(f"internal: prove proved {p.name}, which the explorer finds "
+                                f"violated; please report it with the command line")
         if p in active:
             res.properties.append({"name": p.name, "status": "proved",
                                    "within_layout": not res.layout_inductive})
@@ -230,11 +236,8 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
     if free:
         if res.configurations:
             res.result = "violated"
-        whole = "proved" if len(active) == len(props) else "incomplete"
-        shown_bad = {id(run): c for c in res.configurations for run in runs
-                     if run.values == c["values"]}
-        res.configurations = [dict(shown_bad[id(run)], status="violated") if id(run) in shown_bad
-                              else {"values": run.values, "status": whole} for run in runs]
+        res.configurations = [_configuration(run, res.configurations, props, active, save_dir,
+                                             model_path) for run in runs]
     res.encoding = enc.stats()
     res.seconds = time.perf_counter() - t0
     timing["steps"] = enc.seconds      # every (re-)encoding of the steps, Houdini rounds too
@@ -242,13 +245,32 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
     return res
 
 
+def _configuration(run, shown_bad, props, active, save_dir, model_path) -> dict:
+    """What became of one configuration: violated (shown during the proof, or by its own
+    exploration when a property it breaks was dropped for another's CTI), proved (every
+    property survived), or incomplete."""
+    for c in shown_bad:
+        if c["values"] == run.values:
+            return dict(c, status="violated")
+    for p in props:
+        if p.name in run.ex.violations:
+            c = _explorer_trace(run, p, ("unknown", None), save_dir, model_path)[1]
+            return dict(c, values=run.values, status="violated")
+    return {"values": run.values,
+            "status": "proved" if len(active) == len(props) else "incomplete"}
+
+
 def _explorer_trace(run, p, c, save_dir, model_path):
     """The CTI came from an unreachable state, but the property is violated anyway: the
     explorer's shortest trace, which replays from an initial state, replaces it."""
-    t = tr.from_path(run.ex, run.ex.violations[p.name], p, model_path=model_path)
+    i = run.ex.violations[p.name]
+    t = tr.from_path(run.ex, i, p, model_path=model_path)
     t.reason = "violated (the explorer's shortest trace; prove's CTI was unreachable)"
-    return ("cti", dict(c[1] if c[0] == "cti" else {"name": p.name}, status="violated",
-                        reachable=True, length=len(t.steps), pre_state=None,
+    last = run.model.actions[run.ex.action[i]]
+    why = p.explain(run.model, run.ex.states[i]) or f"{p.name} is false"
+    return ("cti", dict(c[1] if c[0] == "cti" else {"name": p.name, "why": why,
+                                                    "step": f"{last.actor} {last.format()}"},
+                        status="violated", reachable=True, length=len(t.steps), pre_state=None,
                         counterexample=t.save(save_dir) if save_dir else None))
 
 
