@@ -1,7 +1,7 @@
 """Inductive-invariant proof benchmark: ``svmcheck prove`` on the sizes docs/z3.md reports.
 
     python benchmarks/bench_prove.py            # every row but the default sizes
-    python benchmarks/bench_prove.py --defaults # also xe's and mirror's default sizes (~25 min)
+    python benchmarks/bench_prove.py --defaults # also the seed models' default sizes (hours)
     python benchmarks/bench_prove.py --quick    # the rows under 10 s
     python benchmarks/bench_prove.py --json
 
@@ -37,14 +37,19 @@ ROWS = [  # (model, --set values, quick)
     ("kfd-unmap", KFD_SMALL, True),
     ("xe", ["gpus=1", "pages=2", "vma_layout=aa", "gpu_kinds=a"], False),   # 2-page chunks
     ("xe", ["gpus=2", "pages=1", "vma_layout=a", "gpu_kinds=a"], False),
+    # configuration search without a depth bound: every link matrix and switch at once
+    ("xe-efault-in-place", ["gpus=2", "pages=1", "vma_layout=a", "chunk_pages=1",
+                            "vram_pages=1", "cpu_writes=0", "cpu_reads=false", "gpu_kinds=r,a",
+                            "--free", "links", "--free", "sys_atomics"], False),
 ]
-DEFAULTS = [("xe", [], None), ("xe-efault-in-place", [], None), ("mirror", [], None)]
+DEFAULTS = [("xe", [], None), ("xe-efault-in-place", [], None), ("mirror", [], None),
+            ("kfd-unmap", [], None), ("kfd", [], None)]
 
 
 def run(model: str, sets: list[str]) -> dict:
     argv = [sys.executable, "-m", "svmcheck", "prove", model, "--json"]
     for kv in sets:
-        argv += ["--set", kv]
+        argv += [kv] if kv.startswith("--") or argv[-1] == "--free" else ["--set", kv]
     with tempfile.TemporaryDirectory() as out:
         t0 = time.perf_counter()
         p = subprocess.Popen(argv + ["--out", out], cwd=ROOT, stdout=subprocess.PIPE,
@@ -67,7 +72,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="only the rows under 10 s")
     ap.add_argument("--json", action="store_true", help="one JSON object per row")
     ap.add_argument("--defaults", action="store_true",
-                    help="also the seed models' default sizes (about 25 minutes)")
+                    help="also the seed models' default sizes (hours: kfd's alone is over one)")
     args = ap.parse_args()
     for model, sets, quick in ROWS + (DEFAULTS if args.defaults and not args.quick else []):
         if args.quick and not quick:

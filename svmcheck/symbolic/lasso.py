@@ -90,7 +90,7 @@ def lasso_bmc(model, depth: int, *, properties=(), save_dir="counterexamples",
     def add_frame(k):
         v = enc.frame(f"l{k}")
         frames.append(v)
-        solver.add(enc.at(inv, v[1]))
+        solver.add(enc.at(inv, v[1]), enc.at(enc.type_pre, v[1]))
         en.append({a: z3.Bool(f"en_{a}_{k}") for a in actors})
         for a in actors:
             solver.add(en[k][a] == enc.at(enabled[a], v[1]))
