@@ -58,7 +58,7 @@ def lasso_bmc(model, depth: int, *, properties=(), save_dir="counterexamples",
     reported with its trace and excluded, until none is left within the depth."""
     t0 = time.perf_counter()
     props = liveness_properties(model, properties)
-    say = (lambda text: progress(text)) if progress else (lambda text: None)
+    say = progress or (lambda text: None)
     cfg = {k: ("free" if k in (free or {}) else v) for k, v in model.config.as_dict().items()}
     if any(p.kind == "always" for p in model.properties):
         pr = prove(model, save_dir=None, timeout_ms=timeout_ms or 60000, model_path=model_path,
@@ -109,8 +109,7 @@ def lasso_bmc(model, depth: int, *, properties=(), save_dir="counterexamples",
     while True:
         goal = _lasso(enc, frames, acts, en, pend, oblig, actors, model, k)
         r = solver.check(goal)
-        if progress is not None:
-            say(f"bmc --liveness: depth {k}, {time.perf_counter() - t0:.1f} s")
+        say(f"bmc --liveness: depth {k}, {time.perf_counter() - t0:.1f} s")
         if r == z3.sat:
             m = solver.model()
             found.append(_report(model, enc, free, m, frames, acts, en, pend, oblig, actors,
