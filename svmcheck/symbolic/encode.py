@@ -200,21 +200,30 @@ class Encoding:
         """Z3 formula over the pre-state: ``prop`` holds."""
         f = self._holds.get(prop.name)
         if f is None:
-            model, pre = self.model, self.pre
-
-            def run(path):
-                try:
-                    return bool(prop.test(model, pre))
-                except ModelDefinitionError as e:
-                    if e.__cause__ is None:
-                        raise
-                    return False          # a predicate that crashes does not hold
-            paths = run_paths(run, max_paths=self.max_paths, where=f"property {prop.name}",
-                              terms=True)
-            self.holds_paths[prop.name] = [p.pc for p in paths if p.value]
-            f = self._holds[prop.name] = self.parse(
-                disj(SMT.condition(pc) for pc in self.holds_paths[prop.name]))
+            f, self.holds_paths[prop.name] = self.formula(
+                lambda state: prop.test(self.model, state), f"property {prop.name}")
+            self._holds[prop.name] = f
         return f
+
+    def formula(self, predicate, where: str):
+        """``predicate(state)`` run on the symbolic pre-state in terms mode: the Z3 formula
+        over the pre-state, and the conditions of its true paths."""
+        def run(path):
+            try:
+                return bool(predicate(self.pre))
+            except ModelDefinitionError as e:
+                if e.__cause__ is None:
+                    raise
+                return False          # a predicate that crashes does not hold
+        paths = run_paths(run, max_paths=self.max_paths, where=where, terms=True)
+        pcs = [p.pc for p in paths if p.value]
+        return self.parse(disj(SMT.condition(pc) for pc in pcs)), pcs
+
+    def enabled(self, actions):
+        """Z3 over the pre-state: one of ``actions`` is enabled — from the paths encoded (in
+        guided mode, those from invariant states: exact there)."""
+        return self.parse(disj(SMT.condition(p.pc) for a in actions
+                               for p in self._found.get(a.id, ()) if p.value is not None))
 
     # ---- frames ------------------------------------------------------------------------
     def frame(self, name: str):

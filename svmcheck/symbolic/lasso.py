@@ -30,14 +30,10 @@ import z3
 from .. import trace as tr
 from ..errors import SvmCheckError
 from .bmc import BmcResult
-from .dialect import Smt
-from .paths import run_paths
 from . import layout
 from .encode import Encoding
 from .prove import _explorations, prove
 from .search import decode_free, leaves_of, with_values
-
-SMT = Smt()
 
 
 def liveness_properties(model, names):
@@ -82,7 +78,8 @@ def lasso_bmc(model, depth: int, *, properties=(), save_dir="counterexamples",
         solver.set("timeout", timeout_ms)
     solver.add(*enc.free_domain, *excluded)
     actors = sorted({a.actor for a in model.actions})
-    enabled = {actor: _enabled(enc, model, actor) for actor in actors}
+    enabled = {actor: enc.enabled([a for a in model.actions if a.actor == actor])
+               for actor in actors}
     oblig = _obligations(enc, model, props)
     trans = enc.transition()
     frames, acts, en, pend = [], [], [], []
@@ -152,32 +149,15 @@ def lasso_bmc(model, depth: int, *, properties=(), save_dir="counterexamples",
     return res
 
 
-def _enabled(enc, model, actor):
-    """Z3 over the pre-state: some step of ``actor`` is enabled (from an invariant state)."""
-    conds = []
-    for a in model.actions:
-        if a.actor != actor:
-            continue
-        for p in enc._found.get(a.id, ()):
-            if p.value is not None:
-                conds.append(SMT.condition(p.pc))
-    return enc.parse(SMT.or_(conds))
-
-
 def _obligations(enc, model, props):
     """(label, property, p, q) with p, q Z3 over the pre-state; p None: the initial state."""
     out = []
     for prop in props:
         for label, p, q in prop.obligations(model):
-            pf = None if prop.kind == "eventually" else _formula(enc, p, f"{prop.name} ({label})")
-            out.append((label, prop, pf, _formula(enc, q, f"{prop.name} ({label}) goal")))
+            where = f"{prop.name} ({label})"
+            pf = None if prop.kind == "eventually" else enc.formula(p, where)[0]
+            out.append((label, prop, pf, enc.formula(q, f"{where} goal")[0]))
     return out
-
-
-def _formula(enc, fn, where):
-    paths = run_paths(lambda path: bool(fn(enc.pre)), max_paths=enc.max_paths, where=where,
-                      terms=True)
-    return enc.parse(SMT.or_(SMT.condition(p.pc) for p in paths if p.value))
 
 
 def _same(a, b):

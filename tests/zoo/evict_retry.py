@@ -55,7 +55,8 @@ class EvictRetry(Model):
 
     @fault.label
     def bind(self, s, me):
-        """The GPU bind re-checks the pages under the notifier lock: moved away, -EAGAIN."""
+        """The bind re-checks the pages under the notifier lock (xe_svm_range_bind ->
+        drm_gpusvm_range_pages_valid, drivers/gpu/drm/xe/xe_svm.c): moved away, -EAGAIN."""
         if s.where != me.g + 1:
             return self._retry(s, me, "-EAGAIN")
         return me.done(s, outcome="bound")
