@@ -415,6 +415,33 @@ def test_prove_free_links_answers_for_every_matrix_as_check_does(tmp_path, capsy
     assert verdicts[(((0, 1), (0, 0)), True)]["status"] == "violated"      # PCIe: no atomics
 
 
+@pytest.mark.parametrize("name,sets,free", [
+    (zoo_path("retry.py"), {}, ["retry_bound"]),
+    ("xe-efault-in-place", dict(kv.split("=") for kv in TWO_GPUS_ONE_PAGE[1::2]),
+     ["links", "sys_atomics"]),
+])
+def test_each_configuration_types_every_state_it_reaches(name, sets, free):
+    """prove --free types a configuration's states by its own layout: every state its
+    exploration reaches must satisfy that type (else its proof would be vacuous)."""
+    from svmcheck.symbolic.prove import _explorations
+    from svmcheck.symbolic.search import leaves_of, symbolic_model
+    cls, _ = resolve(name)
+    model, fv = symbolic_model(cls, cls.Config.build(sets, model=cls.name), free)
+    runs = _explorations(model, [], fv, lambda text: None)
+    types = [(run.values, layout.learned(run.ex.states)) for run in runs]
+    typ = None
+    for _, t in types:
+        typ = layout.merge(typ, t)
+    enc = Encoding(model, typ, actions=[], free=[x for v in fv.values() for x in leaves_of(v)])
+    enc.type_per_configuration(fv, types)
+    for run in runs:
+        step = max(1, len(run.ex.states) // 150)
+        for st in run.ex.states[::step]:
+            solver = z3.Solver()
+            solver.add(enc.type_pre, enc.free_is(fv, run.values), enc.state_is(st))
+            assert solver.check() == z3.sat, (run.values, st)
+
+
 def test_a_free_switch_ranges_over_both_values():
     assert Smt().member("|cfg.sys_atomics|", "bool", (False, True)) == "true"
     assert Smt().member("|x|", "bool", (True,)) == "|x|"

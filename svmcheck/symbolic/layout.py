@@ -141,8 +141,15 @@ def learned(states):
 
 
 def free_flags(t):
-    """``t`` with every bool leaf free to take both values (the Promela/TLA+ exports: a
-    flag held constant there disagreed with SPIN on xe-retry-unbounded; not yet explained)."""
+    """``t`` with every bool leaf free to take both values (the Promela/TLA+ exports).
+
+    Not a semantic need: with constant flags the exported transitions still reach exactly
+    svmcheck's states (tests/test_spin.py runs them directly) and pan built with gcc agrees
+    (xe-retry-unbounded at one GPU: 9 states, no error).  But pan built with tcc reports
+    "end state in claim reached" at depth 7: tcc miscompiles the 9,500-character claim
+    condition that constant flags produce for ``migrations_hold_their_locks`` (its
+    ``v40 == 4`` disjunct alone, true in that state, compiles right).  Free flags keep the
+    claims in a shape tcc compiles correctly, and tcc keeps the SPIN tests fast."""
     if isinstance(t, Leaf):
         return Leaf("bool") if t.kind == "bool" else t
     if isinstance(t, Rec):
