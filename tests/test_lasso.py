@@ -39,6 +39,33 @@ def test_liveness_bmc_and_the_explorer_agree(spec, tmp_path, capsys):
                    and p.name in {q["name"] for q in res.properties})
 
 
+ONE_PAGE = dict(gpus=1, pages=1, vma_layout="a", vram_pages=1, gpu_kinds="a")
+SVM = [("xe", ONE_PAGE, 8), ("mirror", dict(ONE_PAGE, chunk_pages=1), 8),
+       ("kfd-unmap", dict(ONE_PAGE, granularity=1, evictions=0), 8),
+       ("pt-fence-user-wait", {}, 12)]       # a deadlock: a run that stops mid-job
+
+
+@pytest.mark.parametrize("name,sets,depth", SVM, ids=[n for n, _, _ in SVM])
+def test_liveness_bmc_and_the_explorer_agree_on_svm_models(name, sets, depth, tmp_path,
+                                                            capsys):
+    """The shipped models at small sizes: fault progress holds in both engines (frames
+    assuming the proved invariants), and pt-fence-user-wait's deadlock is a stuck run of the
+    explorer's length that replays."""
+    model, _ = build(name, {k: str(v) for k, v in sets.items()})
+    bfs = {p.name: p for p in check(model, save_dir=None).properties}
+    res = lasso_bmc(model, depth, save_dir=str(tmp_path))
+    found = [p for p in res.properties if p["status"] == "violated"]
+    if not found:
+        assert res.result == "ok"
+        assert all(bfs[p["name"]].status == "holds" for p in res.properties)
+    for p in found:
+        assert bfs[p["name"]].status == "violated"
+        assert p["length"] == len(bfs[p["name"]].trace.steps) and p["cycle"] is None
+        assert main(["replay", p["counterexample"]]) == 0
+        assert "reproduced" in capsys.readouterr().out
+    assert bool(found) == (name == "pt-fence-user-wait")
+
+
 def test_liveness_bmc_finds_the_xe_evict_retry_ping_pong(tmp_path, capsys):
     """At xe-retry-unbounded's default size (two GPUs atomic-faulting one page) Z3 finds a
     fair cycle in which a fault never completes; the frames assume the ten always-properties
