@@ -424,7 +424,7 @@ def test_each_configuration_types_every_state_it_reaches(name, sets, free):
     """prove --free types a configuration's states by its own layout: every state its
     exploration reaches must satisfy that type (else its proof would be vacuous)."""
     from svmcheck.symbolic.prove import _explorations
-    from svmcheck.symbolic.search import leaves_of, symbolic_model
+    from svmcheck.symbolic.search import free_leaves_list, symbolic_model
     cls, _ = resolve(name)
     model, fv = symbolic_model(cls, cls.Config.build(sets, model=cls.name), free)
     runs = _explorations(model, [], fv, lambda text: None)
@@ -432,7 +432,7 @@ def test_each_configuration_types_every_state_it_reaches(name, sets, free):
     typ = None
     for _, t in types:
         typ = layout.merge(typ, t)
-    enc = Encoding(model, typ, actions=[], free=[x for v in fv.values() for x in leaves_of(v)])
+    enc = Encoding(model, typ, actions=[], free=free_leaves_list(fv))
     enc.type_per_configuration(fv, types)
     for run in runs:
         step = max(1, len(run.ex.states) // 150)

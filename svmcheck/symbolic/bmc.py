@@ -83,14 +83,12 @@ def bmc(model, depth: int, *, properties=(), typ=None, save_dir="counterexamples
     props = always_properties(model, properties)
     if not props:
         raise SvmCheckError(f"model {model.name} declares no 'always' property to check")
+    from .search import config_shown, free_leaves_list
     if encoding is None:
-        from .search import leaves_of
         typ = typ if typ is not None else learn_layout(model, depth)
-        encoding = Encoding(model, typ, free=[x for v in (free or {}).values()
-                                              for x in leaves_of(v)])
+        encoding = Encoding(model, typ, free=free_leaves_list(free))
     enc = encoding
-    cfg = {k: ("free" if k in (free or {}) else v) for k, v in model.config.as_dict().items()} \
-        if free else model.config.as_dict()
+    cfg = config_shown(model, free)
     res = BmcResult(model.name, cfg, depth, "ok", encoding=enc.stats())
     # QF_LIA: the frames are ints and bools; measured 3x faster than the generic solver by
     # depth 7 on the two-GPU link search (docs/z3.md)

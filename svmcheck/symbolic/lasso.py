@@ -33,7 +33,7 @@ from .bmc import BmcResult
 from . import layout
 from .encode import Encoding
 from .prove import _explorations, prove
-from .search import decode_free, leaves_of, with_values
+from .search import config_shown, decode_free, free_leaves_list, with_values
 
 
 def liveness_properties(model, names):
@@ -55,7 +55,7 @@ def lasso_bmc(model, depth: int, *, properties=(), save_dir="counterexamples",
     t0 = time.perf_counter()
     props = liveness_properties(model, properties)
     say = progress or (lambda text: None)
-    cfg = {k: ("free" if k in (free or {}) else v) for k, v in model.config.as_dict().items()}
+    cfg = config_shown(model, free)
     if any(p.kind == "always" for p in model.properties):
         pr = prove(model, save_dir=None, timeout_ms=timeout_ms or 60000, model_path=model_path,
                    free=free, progress=progress)
@@ -68,8 +68,7 @@ def lasso_bmc(model, depth: int, *, properties=(), save_dir="counterexamples",
         typ = None
         for run in _explorations(model, [], free, say):
             typ = layout.merge(typ, layout.learned(run.ex.states))
-        enc = Encoding(model, typ, free=[x for v in (free or {}).values()
-                                         for x in leaves_of(v)])
+        enc = Encoding(model, typ, free=free_leaves_list(free))
         inv, excluded, proved = z3.BoolVal(True), [], []
     res = BmcResult(model.name, cfg, depth, "ok", encoding=enc.stats())
     res.invariant = proved

@@ -29,7 +29,8 @@ from . import layout
 from .bmc import always_properties
 from .encode import Encoding
 from .guided import SolverGaveUp
-from .search import concrete_configs, decode_free, leaves_of, shown, with_values
+from .search import (concrete_configs, config_shown, decode_free, free_leaves_list,
+                     shown, with_values)
 
 
 @dataclass
@@ -99,9 +100,8 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
     states = sum(len(run.ex.states) for run in runs)
     say(f"{states} states; encoding the steps" if not guided else
         f"{states} states; encoding the properties")
-    leaves = [x for v in (free or {}).values() for x in leaves_of(v)]
     enc = Encoding(model, typ, actions=None if not guided else [], timeout_ms=timeout_ms,
-                   free=leaves)
+                   free=free_leaves_list(free))
     if free:
         enc.type_per_configuration(free, types)
     enc.progress = progress
@@ -113,7 +113,7 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
     holds_post = {n: z3.substitute(f, *zip(enc.vpre, post_vars)) for n, f in holds_pre.items()}
     type_post = z3.substitute(enc.type_pre, *zip(enc.vpre, post_vars))
     timing["properties"] = time.perf_counter() - t0 - timing["explore"] - enc.seconds
-    cfg = {k: ("free" if k in (free or {}) else v) for k, v in model.config.as_dict().items()}
+    cfg = config_shown(model, free)
     res = ProveResult(model.name, cfg, "ok", states=states, timing=timing)
     excluded: list = []       # Z3: not the values of a configuration shown violated
     if guided:

@@ -59,6 +59,11 @@ def _leaf(name, dom):
     return SInt(f"|{name}|", dom)
 
 
+def free_leaves_list(free) -> list:
+    """Every symbolic leaf of the free parameters (``free`` may be None), in order."""
+    return [x for v in (free or {}).values() for x in leaves_of(v)]
+
+
 def leaves_of(v) -> list:
     if isinstance(v, (SInt, SBool)):
         return [v]
@@ -69,7 +74,7 @@ def leaves_of(v) -> list:
 
 def concrete_configs(free: dict, limit: int = 64):
     """Every concrete configuration the free leaves allow (to learn the layout from)."""
-    leaves = [x for v in free.values() for x in leaves_of(v)]
+    leaves = free_leaves_list(free)
     combos = list(itertools.islice(itertools.product(*(x.domain for x in leaves)), limit + 1))
     if len(combos) > limit:
         raise ConfigError(f"the free parameters allow more than {limit} configurations; free "
@@ -157,3 +162,8 @@ def shown(values: dict) -> str:
                 if v and isinstance(v[0], tuple) else ",".join(map(str, v))
         return str(v)
     return " ".join(f"{k}={text(v)}" for k, v in values.items())
+
+
+def config_shown(model, free) -> dict:
+    """The model's configuration as results report it: a free parameter reads "free"."""
+    return {k: ("free" if k in (free or {}) else v) for k, v in model.config.as_dict().items()}
