@@ -267,9 +267,10 @@ def _explorer_trace(run, p, c, save_dir, model_path):
     t = tr.from_path(run.ex, i, p, model_path=model_path)
     t.reason = "violated (the explorer's shortest trace; prove's CTI was unreachable)"
     last = run.model.actions[run.ex.action[i]]
-    why = p.explain(run.model, run.ex.states[i]) or f"{p.name} is false"
-    return ("cti", dict(c[1] if c[0] == "cti" else {"name": p.name, "why": why,
-                                                    "step": f"{last.actor} {last.format()}"},
+    # the step and the reason are the trace's, not the unreachable CTI's
+    return ("cti", dict(c[1] if c[0] == "cti" else {"name": p.name},
+                        step=f"{last.actor} {last.format()}",
+                        why=p.explain(run.model, run.ex.states[i]) or f"{p.name} is false",
                         status="violated", reachable=True, length=len(t.steps), pre_state=None,
                         counterexample=t.save(save_dir) if save_dir else None))
 
