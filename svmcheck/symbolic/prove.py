@@ -143,58 +143,65 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
     ctis: dict = {}
     dropped: list = []        # Houdini's order: the first is the root cause
     changed = True
-    while changed and active:
-        changed = weaker = False
-        for i, e in enumerate(steps):
-            say(f"induction round {len(dropped) + 1}: action {i + 1}/{len(steps)}")
-            inv = [holds_pre[q.name] for q in active]
-            # property formulas are exact inside the layout; a post-state outside it is not
-            # reachable (the complete exploration put every reachable state inside).  First
-            # every active property at once: when the invariant is inductive, one query per
-            # action answers for all of them
-            r, _ = check(e, inv, z3.And(type_post, z3.Not(z3.And(
-                [holds_post[q.name] for q in active]))))
+    def ask(e) -> str | None:
+        """One action's induction query: None (inductive there), "dropped" (a property
+        left the invariant) or "excluded" (a configuration was shown violated, --free)."""
+        inv = [holds_pre[q.name] for q in active]
+        # property formulas are exact inside the layout; a post-state outside it is not
+        # reachable (the complete exploration put every reachable state inside).  First
+        # every active property at once: when the invariant is inductive, one query per
+        # action answers for all of them
+        r, _ = check(e, inv, z3.And(type_post, z3.Not(z3.And(
+            [holds_post[q.name] for q in active]))))
+        if r == z3.unsat:
+            return None
+        for p in list(active):
+            r, solver = check(e, inv, z3.And(type_post, z3.Not(holds_post[p.name])))
             if r == z3.unsat:
                 continue
-            for p in list(active):
-                r, solver = check(e, inv, z3.And(type_post, z3.Not(holds_post[p.name])))
-                if r == z3.unsat:
-                    continue
-                if r != z3.sat:
-                    ctis[p.name] = ("unknown", f"Z3 answered {r}")
-                else:
-                    m = solver.model()
-                    run = _run_of(runs, free, m)
-                    ctis[p.name] = c = _cti(run.model, enc, m, p, run.index, run.ex,
-                                            save_dir, model_path)
-                    if free and c[1]["status"] != "violated" and p.name in run.ex.violations:
-                        ctis[p.name] = _explorer_trace(run, p, c, save_dir, model_path)
-                    if free and ctis[p.name][1]["status"] == "violated":
-                        # a real bug under these values: exclude them, keep the property
-                        res.configurations.append(dict(ctis.pop(p.name)[1],
-                                                       values=run.values))
-                        excluded.append(z3.Not(enc.free_is(free, run.values)))
-                        say(f"violated under {shown(run.values)}: {p.name} at "
-                            f"{e.action.actor} {e.action.format()}\n")
-                        changed = True
-                        break
-                dropped.append(p.name)
-                active.remove(p)
-                weaker = True
-                status = ctis[p.name][1]["status"] if ctis[p.name][0] == "cti" else "unknown"
-                say(f"dropped {p.name}: {status} at {e.action.actor} {e.action.format()}\n")
-                changed = True
+            if r != z3.sat:
+                ctis[p.name] = ("unknown", f"Z3 answered {r}")
+            else:
+                m = solver.model()
+                run = _run_of(runs, free, m)
+                ctis[p.name] = c = _cti(run.model, enc, m, p, run.index, run.ex, save_dir,
+                                        model_path)
+                if free and c[1]["status"] != "violated" and p.name in run.ex.violations:
+                    ctis[p.name] = _explorer_trace(run, p, c, save_dir, model_path)
+                if free and ctis[p.name][1]["status"] == "violated":
+                    # a real bug under these values: exclude them, keep the property
+                    res.configurations.append(dict(ctis.pop(p.name)[1], values=run.values))
+                    excluded.append(z3.Not(enc.free_is(free, run.values)))
+                    say(f"violated under {shown(run.values)}: {p.name} at "
+                        f"{e.action.actor} {e.action.format()}\n")
+                    return "excluded"
+            dropped.append(p.name)
+            active.remove(p)
+            status = ctis[p.name][1]["status"] if ctis[p.name][0] == "cti" else "unknown"
+            say(f"dropped {p.name}: {status} at {e.action.actor} {e.action.format()}\n")
+            return "dropped"
+        return None
+
+    while changed and active:
+        changed = False
+        for i, e in enumerate(steps):
+            say(f"induction round {len(dropped) + 1}: action {i + 1}/{len(steps)}")
+            outcome = ask(e)
+            # fewer configurations keep the earlier actions' answers (unsat): ask only this
+            # one again, until it shows no other configuration violated
+            while outcome == "excluded" and _left(enc, excluded):
+                outcome = ask(e)
+            if outcome == "excluded":
+                unchecked, active = active, []      # every configuration is broken
                 break
-            if changed:
-                if free and not _left(enc, excluded):
-                    unchecked, active = active, []   # every configuration is broken
-                    break
-                if guided and active and weaker:    # it admits more pre-states
+            if outcome == "dropped":
+                changed = True
+                if guided and active:    # a weaker invariant admits more pre-states
                     try:
                         enc.guided(z3.And([holds_pre[q.name] for q in active]))
-                    except SolverGaveUp as e:
-                        return _gave_up(res, enc, props, e, t0)
-                    steps = [e for e in enc.actions if not z3.is_false(e.trans)]
+                    except SolverGaveUp as err:
+                        return _gave_up(res, enc, props, err, t0)
+                    steps = [a for a in enc.actions if not z3.is_false(a.trans)]
                 break
     # is the layout itself preserved?  (relative to what survived)
     inv = [holds_pre[q.name] for q in active]
