@@ -104,9 +104,12 @@ def load(path: str) -> Trace:
     n = len(data["steps"])
     for key in ("lasso_start", "obligation_start"):
         v = data.get(key)
-        if v is not None and not (isinstance(v, int) and 0 <= v <= n):
-            raise CounterexampleError(
-                f"counterexample '{path}' has {key}={v!r}, outside 0..{n}; the file is corrupt")
+        if v is None or (isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= n):
+            continue
+        what = "outside" if isinstance(v, int) and not isinstance(v, bool) else \
+            "not a step index in"
+        raise CounterexampleError(
+            f"counterexample '{path}' has {key}={v!r}, {what} 0..{n}; the file is corrupt")
     return Trace(model=data["model"], config=data["config"], property=data["property"],
                  kind=data["kind"], steps=data["steps"], init=data["init"],
                  lasso_start=data.get("lasso_start"),

@@ -103,6 +103,8 @@ BAD_FILES = {
     "malformed step": lambda d: _edit(d, steps=[{"actor": 1, "step": "move"}]),
     "step args not a dict": lambda d: _edit(d, steps=[dict(d["steps"][0], args=[1])]),
     "lasso_start out of range": lambda d: _edit(d, lasso_start=99),
+    "lasso_start not an index": lambda d: _edit(d, lasso_start="1"),
+    "obligation_start a bool": lambda d: _edit(d, obligation_start=True),
     "init not an int": lambda d: _edit(d, init="0"),
 }
 
@@ -112,6 +114,12 @@ def test_load_rejects(good, defect):
     _, data, write = good
     with pytest.raises(CounterexampleError):
         load(write(BAD_FILES[defect](data)))
+
+
+def test_load_names_a_non_index_lasso_start(good):
+    _, data, write = good
+    with pytest.raises(CounterexampleError, match=r"lasso_start='1', not a step index in 0\.\."):
+        load(write(_edit(data, lasso_start="1")))
 
 
 def test_load_missing_file(tmp_path):

@@ -60,8 +60,9 @@ def always_properties(model, names=()):
     props = [p for p in select(model, names) if p.kind == "always"]
     if names and len(props) < len(names):
         bad = [n for n in names if n not in {p.name for p in props}]
-        raise SvmCheckError(f"{', '.join(bad)}: not an 'always' property; bmc and prove check "
-                            f"safety invariants only (see svmcheck list {model.name})")
+        raise SvmCheckError(f"{', '.join(bad)}: not an 'always' property; prove and bmc check "
+                            f"safety invariants (bmc --liveness takes liveness properties; "
+                            f"svmcheck list {model.name} shows each kind)")
     return props
 
 
