@@ -57,6 +57,16 @@ def _skips(c):
 class XeConfig(SvmConfig):
     evict_retry_bound: int = param(1, "evict-and-retry rounds per fault after -EBUSY/-EFAULT "
                                    "(xe_svm_alloc_vram); -1: unbounded", min=-1, max=3)
+    dma_map_errors: int = param(0, "DMA-mapping failures (dma_mapping_error: -EFAULT) "
+                                "migrations to VRAM may hit, in total", min=0, max=2)
+
+
+DMA_MAP_ERRORS = 4                # Xe's budget slot after the shared ones (base.extra_budget)
+
+
+def _dma_errors(c):
+    """Whether the copy's DMA mapping fails: only offered while the budget allows one."""
+    return (False, True) if c.dma_map_errors else (False,)
 
 
 class Xe(SvmModel):
@@ -81,6 +91,9 @@ class Xe(SvmModel):
     fault_progress = completes(gpu, name="fault_progress",
                                doc="Every GPU fault completes (resolved, or failed with a clean "
                                    "error) under weak fairness; a livelock is a lasso.")
+
+    def extra_budget(self) -> tuple:
+        return (self.config.dma_map_errors,)
 
     # ---- helpers ------------------------------------------------------------------------
     def _range(self, s: World, me):
@@ -208,18 +221,30 @@ class Xe(SvmModel):
         w = w._replace(mmap_readers=w.mmap_readers + 1)
         return me.next(w, outcome=f"cpages={len(got)}/{len(pages)}", got=got, tries=me_tries)
 
-    @gpu.label
-    def migrate_vma_pages(self, s: World, me):
+    @gpu.label(args=dict(dma_error=_dma_errors))
+    def migrate_vma_pages(self, s: World, me, dma_error):
         """Second half: allocate the VRAM BO (xe_bo_create_locked may evict others; -ENOMEM),
         copy (xe_svm_copy), migrate_vma_pages(), migrate_vma_finalize(), mmap_read_unlock.
         Fewer pages moved than collected (a CPU fault filled a hole): -EBUSY "Raced while
-        finalizing migration" — a partial migration that leaves a mixed range."""
+        finalizing migration" — a partial migration that leaves a mixed range.
+        ``dma_error`` (only with ``dma_map_errors``): drm_pagemap_migrate_map_pages() fails
+        (dma_mapping_error), so drm_pagemap_migrate_to_devmem() goes to err_finalize: the
+        destination pages are put (drm_pagemap_migration_unlock_put_pages), migrate_vma_pages
+        moves nothing, finalize restores the sources, the BO is released with its zdd, and
+        the error is **-EFAULT** — the code seed 004 reads as "all pages already in device
+        memory", so the fault handler's -EFAULT branch runs for a page still in RAM."""
         c = self.config
+        if dma_error and self.left(s, DMA_MAP_ERRORS) <= 0:
+            return None
         w = s._replace(mmap_readers=s.mmap_readers - 1)
         w, alloc, frames = alloc_devmem(c, w, me.g, len(me.got))
         if alloc == NO:
             w = abort_to_devmem(c, w, me.got)
             return self._alloc_vram_error(w, me, "-ENOMEM", "-ENOMEM", me.tries)
+        if dma_error:
+            w = abort_to_devmem(c, self.spend(w, DMA_MAP_ERRORS), me.got)
+            return self._alloc_vram_error(w, me, "-EFAULT", "-EFAULT dma_mapping_error",
+                                          me.tries)
         w, moved = finalize_to_devmem(c, w, me.got, frames, alloc)
         if len(moved) < len(me.got):
             return self._alloc_vram_error(w, me, "-EBUSY",

@@ -589,15 +589,23 @@ class Model:
         return r.outcome, (r.world, procs[:p.index] + (r.proc,) + procs[p.index + 1:])
 
     def find_action(self, state, actor: str, name: str, args: dict) -> Action | None:
-        """The action with this actor, step name and arguments (as saved in a trace)."""
+        """The action with this actor, step name and arguments (as saved in a trace).
+
+        A trace saved before the model gave a step a new argument lacks it; such a step still
+        matches when exactly one enabled action agrees on every saved argument — the new
+        choice has one value here (e.g. ``dma_error`` with ``dma_map_errors=0``), so nothing
+        is guessed.  Two candidates are ambiguous: no match."""
         want = {k: _plain(v) for k, v in args.items()}
-        for a, _, _ in self.successors(state):
-            if a.actor == actor and a.name == name and a.as_dict()["args"] == want:
+        same = [a for a, _, _ in self.successors(state) if a.actor == actor and a.name == name]
+        for a in same:
+            if a.as_dict()["args"] == want:
                 return a
         for a in self.actions:
             if a.actor == actor and a.name == name and a.as_dict()["args"] == want:
                 return a
-        return None
+        wider = [a for a in same
+                 if want.items() <= a.as_dict()["args"].items() and len(a.args) > len(want)]
+        return wider[0] if len(wider) == 1 else None
 
     # ---- introspection for reports -------------------------------------------------------
     def busy(self, state) -> list[tuple[str, str, list[str]]]:

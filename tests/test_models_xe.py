@@ -91,3 +91,67 @@ def test_atomics_with_system_atomics_never_use_a_pcie_peer():
     _, res = run("xe", props=("atomic_safety", "fault_progress"), sys_atomics=True,
                  gpu_kinds="a", cpu_writes=0, cpu_reads=False)
     assert statuses(res) == {"atomic_safety": "holds", "fault_progress": "holds"}
+
+
+# --- a DMA-mapping failure in drm_pagemap_migrate_to_devmem returns -EFAULT ------------------
+def _dma_watch(base, branch):
+    """``base`` plus two reachability questions: the fault handler takes ``branch`` after the
+    copy's DMA-mapping failure, and data reaches VRAM once that failure has happened."""
+    from svmcheck import sometimes, sometimes_step
+    from svmcheck.svm.state import Cpte
+
+    class Watched(base):
+        dma_error_seen = sometimes_step("dma_error_seen", step="migrate_vma_pages",
+                                        outcome=f"-EFAULT dma_mapping_error: {branch}")
+
+        @sometimes
+        def vram_after_dma_error(self, s):
+            return s.budget[-1] == 0 and any(k in (Cpte.DEV_RO, Cpte.DEV_RW) for k, _ in s.pte)
+    return Watched
+
+
+DMA_CFG = dict(gpus=1, gpu_kinds="a", dma_map_errors=1)
+
+
+def test_a_dma_mapping_error_is_evicted_and_retried_and_the_data_still_migrates():
+    """Seed 004's patch reads -EFAULT as "all pages in device memory" and evicts and retries;
+    after a DMA-mapping failure the pages are in RAM, so the round is wasted, yet the retry
+    migrates and every property still holds."""
+    from models.xe import Xe
+    from svmcheck.testing import assert_holds
+    assert_holds(_dma_watch(Xe, "evict, retry"), **DMA_CFG)
+
+
+def test_efault_in_place_takes_a_dma_mapping_error_as_in_place_and_get_pages_catches_it():
+    """xe-efault-in-place maps instead of migrating after the DMA error; for an atomic
+    (devmem_only) fault get_pages refuses the system page (-EFAULT), so it stays safe."""
+    from models.xe import XeEfaultInPlace
+    from svmcheck.testing import assert_holds
+    assert_holds(_dma_watch(XeEfaultInPlace, "taken as in place"), **DMA_CFG)
+
+
+def test_without_dma_map_errors_the_copy_never_fails():
+    from models.xe import Xe
+    from svmcheck.testing import assert_finds
+    p = assert_finds(_dma_watch(Xe, "evict, retry"), "dma_error_seen",
+                     **dict(DMA_CFG, dma_map_errors=0))
+    assert p.status == "vacuous"
+
+
+def test_a_trace_saved_before_a_step_gained_an_argument_replays_only_when_unambiguous():
+    """Shipped traces predate ``dma_error``: with one value for it (dma_map_errors=0) the saved
+    step matches; with two values replay refuses instead of guessing."""
+    import json
+    import os
+    from svmcheck.trace import CounterexampleError, load
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = os.path.join(root, "counterexamples", "xe-no-recheck-coherence-48c3faf3.json")
+    with open(path) as f:
+        data = json.load(f)
+    assert not any("dma_error" in st["args"] for st in data["steps"])
+    t = load(path)
+    model, _ = build(t.model, t.config)
+    assert confirm(model, t, replay(model, t)).reproduced
+    model, _ = build(t.model, dict(t.config, dma_map_errors=1))
+    with pytest.raises(CounterexampleError, match="migrate_vma_pages"):
+        replay(model, t)

@@ -14,6 +14,7 @@ import pytest
 from svm_builders import WorldBuilder
 from svmcheck.svm import gpusvm
 from svmcheck.svm import mm as cpu
+from svmcheck.svm.base import EVICTIONS
 from svmcheck.svm.hmm import hmm_range_fault, must_wait
 from svmcheck.svm.migrate import (abort_to_devmem, allocation_frames, finalize_to_devmem,
                                   migrate_to_ram, setup_to_devmem)
@@ -588,7 +589,7 @@ def ttm_eviction_step_fails_while_cpu_fault_holds_page():
                                  {"page": 1, "write": False}), st)
     alloc = b.w.falloc[b.frame(0)]
     out, st = m.fire(m.find_action(st, "ttm", "drm_pagemap_evict_to_ram", {"alloc": alloc}), st)
-    assert st[0].pte[1] == b.w.pte[1] and st[0].budget[-1] == 0
+    assert st[0].pte[1] == b.w.pte[1] and m.left(st[0], EVICTIONS) == 0
     return out
 
 

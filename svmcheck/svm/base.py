@@ -40,7 +40,12 @@ class SvmModel(Model):
             arefs=(0,) * (c.gpus * c.vram_pages), gpte=((NO, 0),) * (c.gpus * c.pages),
             ranges=((),) * c.gpus, stale=(False,) * c.gpus, mmap_readers=0, forked=False,
             fork_clock=(0,) * c.pages,
-            budget=(c.gpu_accesses,) * c.gpus + (c.cpu_writes, c.munmaps, c.forks, c.evictions))
+            budget=(c.gpu_accesses,) * c.gpus + (c.cpu_writes, c.munmaps, c.forks, c.evictions)
+            + self.extra_budget())
+
+    def extra_budget(self) -> tuple:
+        """Budget slots a model adds after the shared ones (slot numbers from 4 on)."""
+        return ()
 
     def spend(self, w: World, slot: int) -> World:
         return w._replace(budget=tadd(w.budget, self.config.gpus + slot, -1))

@@ -76,7 +76,7 @@ class World(NamedTuple):
     mmap_readers: int # mmap_lock read holders (migrations in flight); munmap/fork need 0
     forked: bool
     fork_clock: tuple # clock[page] at fork: versions above it were written after fork
-    budget: tuple     # remaining operations: (gpu accesses per GPU..., cpu writes, munmaps, forks, evictions)
+    budget: tuple     # remaining operations: (gpu accesses per GPU..., cpu writes, munmaps, forks, evictions, the model's extra_budget()...)
 
 
 def tset(t: tuple, i: int, v) -> tuple:
