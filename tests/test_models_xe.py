@@ -97,6 +97,7 @@ def test_atomics_with_system_atomics_never_use_a_pcie_peer():
 def _dma_watch(base, branch):
     """``base`` plus two reachability questions: the fault handler takes ``branch`` after the
     copy's DMA-mapping failure, and data reaches VRAM once that failure has happened."""
+    from models.xe import DMA_MAP_ERRORS
     from svmcheck import sometimes, sometimes_step
     from svmcheck.svm.state import Cpte
 
@@ -106,7 +107,8 @@ def _dma_watch(base, branch):
 
         @sometimes
         def vram_after_dma_error(self, s):
-            return s.budget[-1] == 0 and any(k in (Cpte.DEV_RO, Cpte.DEV_RW) for k, _ in s.pte)
+            return (self.left(s, DMA_MAP_ERRORS) == 0
+                    and any(k in (Cpte.DEV_RO, Cpte.DEV_RW) for k, _ in s.pte))
     return Watched
 
 
