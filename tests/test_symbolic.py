@@ -423,15 +423,13 @@ def test_prove_free_links_answers_for_every_matrix_as_check_does(tmp_path, capsy
 def test_each_configuration_types_every_state_it_reaches(name, sets, free):
     """prove --free types a configuration's states by its own layout: every state its
     exploration reaches must satisfy that type (else its proof would be vacuous)."""
-    from svmcheck.symbolic.prove import _explorations
+    from svmcheck.symbolic.prove import explorations
     from svmcheck.symbolic.search import free_leaves_list, symbolic_model
     cls, _ = resolve(name)
     model, fv = symbolic_model(cls, cls.Config.build(sets, model=cls.name), free)
-    runs = _explorations(model, [], fv, lambda text: None)
+    runs = explorations(model, [], fv, lambda text: None)
     types = [(run.values, layout.learned(run.ex.states)) for run in runs]
-    typ = None
-    for _, t in types:
-        typ = layout.merge(typ, t)
+    typ = layout.merge_all(t for _, t in types)
     enc = Encoding(model, typ, actions=[], free=free_leaves_list(fv))
     enc.type_per_configuration(fv, types)
     for run in runs:

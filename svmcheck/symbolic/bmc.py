@@ -100,8 +100,7 @@ def bmc(model, depth: int, *, properties=(), typ=None, save_dir="counterexamples
     trans, leave = enc.transition(), enc.leaving()
     holds = {p.name: enc.holds(p) for p in props}
     frames = [enc.frame("s0")]
-    inits = model.initial_states()
-    solver.add(z3.Or([enc.at(enc.state_is(s), frames[0][1]) for s in inits]))
+    solver.add(enc.initially(frames[0][1]))
     acts = []
     found = None
     for k in range(depth + 1):

@@ -246,6 +246,10 @@ class Encoding:
         return self.parse(conj(c for c in map(SMT.constraint,
                                               layout.bind(self.t, self.pre, state)) if c))
 
+    def initially(self, frame_vars):
+        """Z3 over ``frame_vars``: the frame is one of the model's initial states."""
+        return z3.Or([self.at(self.state_is(s), frame_vars) for s in self.model.initial_states()])
+
     def type_per_configuration(self, free: dict, types: list):
         """Type the pre-state by each configuration's own layout (``types``: (values, layout)
         pairs): under the free values ``v``, only what ``v``'s layout allows.  The merged

@@ -32,7 +32,7 @@ from ..errors import SvmCheckError
 from .bmc import BmcResult
 from . import layout
 from .encode import Encoding
-from .prove import _explorations, prove
+from .prove import explorations, prove
 from .search import config_shown, decode_free, free_leaves_list, with_values
 
 
@@ -65,9 +65,8 @@ def lasso_bmc(model, depth: int, *, properties=(), save_dir="counterexamples",
         if not proved:      # prove's paths cover the last invariant it tried, not every state
             enc.guided(inv)
     else:       # nothing to assume: every path of the layout
-        typ = None
-        for run in _explorations(model, [], free, say):
-            typ = layout.merge(typ, layout.learned(run.ex.states))
+        typ = layout.merge_all(layout.learned(run.ex.states)
+                               for run in explorations(model, [], free, say))
         enc = Encoding(model, typ, free=free_leaves_list(free))
         inv, excluded, proved = z3.BoolVal(True), [], []
     res = BmcResult(model.name, cfg, depth, "ok", encoding=enc.stats())
@@ -99,7 +98,7 @@ def lasso_bmc(model, depth: int, *, properties=(), save_dir="counterexamples",
             pend[k].append(b)
 
     add_frame(0)
-    solver.add(z3.Or([enc.at(enc.state_is(s), frames[0][1]) for s in model.initial_states()]))
+    solver.add(enc.initially(frames[0][1]))
     found = []
     k = 0
     while True:

@@ -68,6 +68,14 @@ def typeof(v):
                       f"and tuples — replace it in the model's state")
 
 
+def merge_all(types):
+    """The least type containing every one of ``types`` (None for none)."""
+    typ = None
+    for t in types:
+        typ = merge(typ, t)
+    return typ
+
+
 def merge(a, b):
     """The least type containing both."""
     if a is None:

@@ -91,12 +91,10 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
     props = always_properties(model, properties)
     if not props:
         raise SvmCheckError(f"model {model.name} declares no 'always' property to prove")
-    runs = _explorations(model, props, free, say)
+    runs = explorations(model, props, free, say)
     timing = {"explore": time.perf_counter() - t0}
     types = [(run.values, layout.learned(run.ex.states)) for run in runs]
-    typ = None
-    for _, t in types:
-        typ = layout.merge(typ, t)
+    typ = layout.merge_all(t for _, t in types)
     states = sum(len(run.ex.states) for run in runs)
     say(f"{states} states; encoding the steps" if not guided else
         f"{states} states; encoding the properties")
@@ -189,7 +187,7 @@ def prove(model, *, properties=(), save_dir="counterexamples", timeout_ms: int =
             outcome = ask(e)
             # fewer configurations keep the earlier actions' answers (unsat): ask only this
             # one again, until it shows no other configuration violated
-            while outcome == "excluded" and _left(enc, excluded):
+            while outcome == "excluded" and len(excluded) < len(runs):
                 outcome = ask(e)
             if outcome == "excluded":
                 unchecked, active = active, []      # every configuration is broken
@@ -282,7 +280,7 @@ def _explorer_trace(run, p, c, save_dir, model_path):
                         counterexample=t.save(save_dir) if save_dir else None))
 
 
-def _explorations(model, props, free, say) -> list:
+def explorations(model, props, free, say) -> list:
     """A complete exploration of each configuration: the layout is learned from their states,
     and a counterexample to induction is classified against its own configuration's."""
     if free:
@@ -308,13 +306,6 @@ def _run_of(runs, free, m):
         return runs[0]
     values = decode_free(free, m)
     return next(run for run in runs if run.values == values)
-
-
-def _left(enc, excluded) -> bool:
-    """Some configuration is not excluded yet."""
-    solver = z3.Solver()
-    solver.add(*enc.free_domain, *excluded)
-    return solver.check() == z3.sat
 
 
 def _gave_up(res, enc, props, e, t0) -> ProveResult:

@@ -102,9 +102,8 @@ def with_values(cfg, values: dict):
 def model_with_free(cls, cfg, names, depth):
     """The model built on a config with symbolic free parameters, and its learned layout."""
     model, free = symbolic_model(cls, cfg, names)
-    typ = None
-    for values in concrete_configs(free):
-        typ = layout.merge(typ, learn_layout(cls(with_values(cfg, values)), depth))
+    typ = layout.merge_all(learn_layout(cls(with_values(cfg, values)), depth)
+                           for values in concrete_configs(free))
     return model, typ, free
 
 
